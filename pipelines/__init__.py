@@ -1,0 +1,1 @@
+"""Runnable entry points: extraction pipelines and write-path tools."""

@@ -1,0 +1,1 @@
+"""Local Canvas and Brightspace API simulators with synthetic institutions."""

@@ -1,0 +1,1 @@
+"""dlt sources for learning-management systems (Canvas, Brightspace) and their shared HTTP layer."""

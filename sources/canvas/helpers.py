@@ -1,0 +1,182 @@
+"""Canvas HTTP client (Link-header paging, throttle governor) and row shaping."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
+from requests import HTTPError, Response
+
+from ..lms_http.client import GovernedClient
+from ..lms_http.errors import LmsApiError, translate_http_error
+from ..lms_http.governor import LeakyBucketModel, ThrottleGovernor
+from ..lms_http.retry import RetryPolicy
+from ..lms_http.stats import RequestStats
+from .settings import PER_PAGE
+
+logger = logging.getLogger(__name__)
+
+CREDENTIAL_HINT = "[sources.canvas] access_token in .dlt/secrets.toml (or SOURCES__CANVAS__ACCESS_TOKEN)"
+
+
+def is_canvas_throttled(response: Response) -> bool:
+    """Canvas throttles with 429 (hosted, since Oct 2025) or 403 + 'Rate Limit Exceeded' (open source)."""
+    if response.status_code == 429:
+        return True
+    return response.status_code == 403 and "Rate Limit Exceeded" in response.text
+
+
+def api_root(base_url: str) -> str:
+    """`https://school.instructure.com` or `.../api/v1` -> the API root ending in /api/v1/."""
+    url = base_url.rstrip("/")
+    if not url.endswith("/api/v1"):
+        url += "/api/v1"
+    return url + "/"
+
+
+class CanvasApi:
+    """Reads Canvas collections page by page through one governed, retrying connection pool.
+
+    Thread-safe: each worker thread gets its own RESTClient over the shared pool, governor and
+    statistics, so parallel course fetches share one throttle budget per token.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str,
+        *,
+        max_in_flight: int = 8,
+        policy: RetryPolicy | None = None,
+        bucket: LeakyBucketModel | None = None,
+        stats: RequestStats | None = None,
+        request_timeout: float = 60.0,
+    ) -> None:
+        self.base_url = api_root(base_url)
+        self._auth = BearerTokenAuth(token=access_token)
+        self.stats = stats or RequestStats()
+        self.governor = ThrottleGovernor(bucket or LeakyBucketModel(), max_in_flight=max_in_flight)
+        self.http = GovernedClient(
+            self.governor,
+            is_canvas_throttled,
+            policy=policy,
+            stats=self.stats,
+            request_timeout=request_timeout,
+            pool_size=max(8, max_in_flight * 2),
+        )
+        self._local = threading.local()
+
+    @property
+    def rest(self) -> RESTClient:
+        client = getattr(self._local, "rest", None)
+        if client is None:
+            client = RESTClient(
+                base_url=self.base_url,
+                auth=self._auth,
+                session=self.http.session,
+                paginator=HeaderLinkPaginator(),
+                data_selector="$",
+            )
+            self._local.rest = client
+        return client
+
+    def pages(
+        self, path: str, params: dict[str, Any] | None = None, data_selector: str = "$"
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield each page of a Canvas collection, following the `link` header's rel="next".
+
+        Raises:
+            LmsApiError: a clear error (auth, permission, not found, throttled) once retries ran out.
+        """
+        query = {"per_page": PER_PAGE, **(params or {})}
+        try:
+            for page in self.rest.paginate(
+                path.lstrip("/"), params=query, paginator=HeaderLinkPaginator(), data_selector=data_selector
+            ):
+                yield list(page)
+        except HTTPError as exc:
+            throttled = exc.response is not None and is_canvas_throttled(exc.response)
+            raise translate_http_error(
+                exc, lms="Canvas", credential_hint=CREDENTIAL_HINT, is_throttled=throttled
+            ) from None
+
+    def rows(self, path: str, params: dict[str, Any] | None = None, data_selector: str = "$") -> list[dict[str, Any]]:
+        """All rows of a collection as one list."""
+        out: list[dict[str, Any]] = []
+        for page in self.pages(path, params, data_selector):
+            out.extend(page)
+        return out
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """One non-paginated GET, with the same retries and errors."""
+        response = self.rest.get(path.lstrip("/"), params=params)
+        try:
+            response.raise_for_status()
+        except HTTPError as exc:
+            raise translate_http_error(
+                exc, lms="Canvas", credential_hint=CREDENTIAL_HINT, is_throttled=is_canvas_throttled(response)
+            ) from None
+        return response.json()
+
+
+# -- row shaping ---------------------------------------------------------------------------------
+# Embedded objects that duplicate other tables (and personal data) are dropped; small nested
+# objects the models use are flattened to named columns.
+
+_EMBEDDED = ("user", "assignment", "course", "submission_history", "submission_comments", "rubric_assessment")
+
+
+def shape_account(row: dict[str, Any]) -> dict[str, Any]:
+    return row
+
+
+def shape_enrollment(row: dict[str, Any]) -> dict[str, Any]:
+    row = {k: v for k, v in row.items() if k not in _EMBEDDED}
+    grades = row.pop("grades", None) or {}
+    for key in (
+        "current_score",
+        "final_score",
+        "current_grade",
+        "final_grade",
+        "unposted_current_score",
+        "unposted_final_score",
+        "unposted_current_grade",
+        "unposted_final_grade",
+    ):
+        row[f"grades__{key}"] = grades.get(key)
+    return row
+
+
+def shape_assignment_group(row: dict[str, Any], course_id: int) -> dict[str, Any]:
+    row = {k: v for k, v in row.items() if k != "assignments"}
+    rules = row.pop("rules", None) or {}
+    row["course_id"] = course_id
+    row["drop_lowest"] = rules.get("drop_lowest", 0)
+    row["drop_highest"] = rules.get("drop_highest", 0)
+    row["never_drop"] = rules.get("never_drop") or []
+    return row
+
+
+def shape_child(row: dict[str, Any], course_id: int) -> dict[str, Any]:
+    row = {k: v for k, v in row.items() if k not in _EMBEDDED}
+    row["course_id"] = course_id
+    return row
+
+
+def shape_submission(row: dict[str, Any], course_id: int) -> dict[str, Any]:
+    row = {k: v for k, v in row.items() if k not in _EMBEDDED}
+    row["course_id"] = course_id
+    return row
+
+
+def raise_unless_permission(exc: LmsApiError) -> None:
+    """Re-raise anything that is not a per-scope permission refusal."""
+    from ..lms_http.errors import LmsPermissionError
+
+    if not isinstance(exc, LmsPermissionError):
+        raise exc

@@ -1,0 +1,118 @@
+"""Builds the requests session every LMS source uses: dlt's retrying client plus the governor."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.requests.session import Session
+from requests import PreparedRequest, Response
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, stop_after_attempt
+
+from .governor import ThrottleGovernor
+from .retry import RetryPolicy, ThrottleTest, backoff_seconds, response_of, retry_after_seconds, retry_cause
+from .stats import RequestStats
+
+logger = logging.getLogger(__name__)
+
+
+class GovernedAdapter(HTTPAdapter):
+    """Transport adapter that asks the governor before every wire request (retries included)."""
+
+    def __init__(
+        self, governor: ThrottleGovernor, stats: RequestStats, is_throttled: ThrottleTest, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.governor = governor
+        self.stats = stats
+        self.is_throttled = is_throttled
+
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        waits_before, waited_before = self.governor.waits, self.governor.waited_seconds
+        self.governor.acquire()
+        with self.stats._lock:
+            self.stats.governor_waits += self.governor.waits - waits_before
+            self.stats.governor_wait_seconds += self.governor.waited_seconds - waited_before
+        try:
+            response = super().send(request, *args, **kwargs)
+        except Exception:
+            self.governor.release(None)
+            self.stats.record_connection_error()
+            raise
+        throttled = False
+        if response.status_code in (403, 429):
+            # the body decides whether a 403 is throttling; error bodies are small, read them now
+            _ = response.content
+            throttled = self.is_throttled(response)
+        self.governor.release(response.headers, throttled=throttled)
+        self.stats.record_response(response.status_code, throttled)
+        return response
+
+
+class GovernedClient(Client):
+    """dlt's retrying `requests` client with our retry policy and a shared throttle governor.
+
+    One instance per token; its `session` property hands each thread its own session, all of them
+    mounted on the same adapter (connection pool) and governor.
+    """
+
+    def __init__(
+        self,
+        governor: ThrottleGovernor,
+        is_throttled: ThrottleTest,
+        *,
+        policy: RetryPolicy | None = None,
+        stats: RequestStats | None = None,
+        request_timeout: float = 60.0,
+        pool_size: int = 32,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(request_timeout=request_timeout, raise_for_status=False, max_connections=pool_size)
+        self.governor = governor
+        self.policy = policy or RetryPolicy()
+        self.stats = stats or RequestStats()
+        self.is_throttled = is_throttled
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._adapter = GovernedAdapter(
+            governor, self.stats, is_throttled, pool_connections=4, pool_maxsize=pool_size
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        server_says = retry_after_seconds(response_of(state))
+        if server_says is not None:
+            return server_says
+        return backoff_seconds(self.policy, state.attempt_number, self._rng)
+
+    def _should_retry(self, state: RetryCallState) -> bool:
+        cause = retry_cause(state, self.is_throttled)
+        if cause is None:
+            return False
+        if state.attempt_number < self.policy.max_attempts:
+            self.stats.record_retry(cause)
+            logger.info("retrying after %s (attempt %d)", cause, state.attempt_number)
+        return True
+
+    def _make_session(self) -> Session:
+        session = Session(**self._session_kwargs)  # type: ignore[arg-type]
+        session.mount("http://", self._adapter)
+        session.mount("https://", self._adapter)
+        retrying = Retrying(
+            wait=self._wait,
+            retry=self._should_retry,
+            stop=stop_after_attempt(self.policy.max_attempts),
+            sleep=self._sleep,
+            reraise=True,
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+        session.send = retrying.wraps(session.send)  # type: ignore[method-assign]
+        return session
+
+
+__all__ = ["GovernedAdapter", "GovernedClient"]

@@ -1,0 +1,126 @@
+"""One throttle governor per token: paces requests from the LMS's own quota headers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass
+class LeakyBucketModel:
+    """Canvas's request throttle as a client sees it.
+
+    Canvas keeps a leaky bucket per token (reference: canvas-api.md section 2): every request
+    reserves `up_front_cost` on arrival, the bucket drains `outflow` units per second, and a request
+    that arrives while `x-rate-limit-remaining` (high-water mark minus fill) is <= 0 is refused.
+    """
+
+    up_front_cost: float = 50.0
+    outflow: float = 10.0
+    # headroom kept above zero so drift between our estimate and the server's count (costs
+    # charged on completion, a slower leak than assumed) never lands a request past the mark
+    margin: float = 20.0
+    remaining_header: str = "x-rate-limit-remaining"
+
+
+class ThrottleGovernor:
+    """Admits requests for one token so that the server's throttle is rarely hit.
+
+    Thread-safe: all workers sharing a token share one governor. Before each request call
+    `acquire()`; after the reply (or failure) call `release(headers, throttled)`.
+
+    The estimate of remaining quota is the last `x-rate-limit-remaining` seen, refilled at the
+    bucket's outflow since then, minus the up-front reservations of requests sent after that
+    reading. A request goes out only while that estimate stays above the margin; otherwise the
+    caller waits exactly as long as the leak needs, not a fixed sleep.
+    """
+
+    def __init__(
+        self,
+        model: LeakyBucketModel | None = None,
+        *,
+        max_in_flight: int = 8,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.model = model or LeakyBucketModel()
+        self.max_in_flight = max(1, max_in_flight)
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._in_flight = 0
+        self._remaining: float | None = None  # None until the first header is seen
+        self._ceiling: float = 0.0  # highest remaining ever observed (the high-water mark)
+        self._seen_at = 0.0
+        self._unreflected = 0  # requests sent after the last reading
+        self.waits = 0
+        self.waited_seconds = 0.0
+
+    # -- estimate -----------------------------------------------------------------------------
+    def _estimate(self, now: float) -> float:
+        assert self._remaining is not None
+        refilled = self._remaining + self.model.outflow * (now - self._seen_at)
+        if self._ceiling > 0:
+            refilled = min(refilled, self._ceiling)
+        return refilled - self.model.up_front_cost * self._unreflected
+
+    def _wait_needed(self, now: float) -> float:
+        """Seconds to wait before one more request may go out (0 = go now)."""
+        if self._in_flight >= self.max_in_flight:
+            return float("inf")  # woken by release()
+        if self._remaining is None:
+            # nothing observed yet: probe with one request at a time
+            return 0.0 if self._in_flight == 0 else float("inf")
+        # Canvas refuses a request only if the bucket is at the mark when it *arrives*; the
+        # reservations of requests we already sent are inside the estimate.
+        headroom = self._estimate(now) - self.model.margin
+        if headroom > 0:
+            return 0.0
+        if self.model.outflow <= 0:
+            return float("inf")
+        return max(-headroom / self.model.outflow, 0.001)
+
+    # -- public -------------------------------------------------------------------------------
+    def acquire(self) -> None:
+        """Block until a request may be sent, then count it as in flight."""
+        with self._cond:
+            waited = False
+            start = self._clock()
+            while True:
+                delay = self._wait_needed(self._clock())
+                if delay <= 0:
+                    break
+                waited = True
+                # woken early by release(); a finite delay is the leak time we need
+                self._cond.wait(timeout=None if delay == float("inf") else min(delay, 5.0))
+            if waited:
+                self.waits += 1
+                self.waited_seconds += self._clock() - start
+            self._in_flight += 1
+            self._unreflected += 1
+
+    def release(self, headers: Mapping[str, str] | None = None, throttled: bool = False) -> None:
+        """Record a finished request and the quota the server reported with it."""
+        with self._cond:
+            self._in_flight = max(0, self._in_flight - 1)
+            value = None
+            if headers is not None:
+                raw = headers.get(self.model.remaining_header)
+                if raw is not None:
+                    try:
+                        value = float(raw)
+                    except ValueError:
+                        value = None
+            if throttled:
+                value = 0.0 if value is None else min(value, 0.0)
+            if value is not None:
+                self._remaining = value
+                self._ceiling = max(self._ceiling, value)
+                self._seen_at = self._clock()
+                # requests still in flight were admitted (and reserved) before this reading
+                self._unreflected = 0
+            self._cond.notify_all()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight

@@ -1,0 +1,51 @@
+"""Thread-safe request counters for one source run: requests, retries by cause, throttled replies."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RequestStats:
+    """Counts what the HTTP layer did; shared by every worker thread of one source."""
+
+    requests: int = 0
+    throttled: int = 0
+    by_status: Counter[int] = field(default_factory=Counter)
+    retries: Counter[str] = field(default_factory=Counter)
+    connection_errors: int = 0
+    governor_waits: int = 0
+    governor_wait_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def record_response(self, status: int, throttled: bool) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_status[status] += 1
+            if throttled:
+                self.throttled += 1
+
+    def record_connection_error(self) -> None:
+        with self._lock:
+            self.requests += 1
+            self.connection_errors += 1
+
+    def record_retry(self, cause: str) -> None:
+        with self._lock:
+            self.retries[cause] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain snapshot, safe to print or load as a table row."""
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "throttled": self.throttled,
+                "connection_errors": self.connection_errors,
+                "retries": dict(self.retries),
+                "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+                "governor_waits": self.governor_waits,
+                "governor_wait_seconds": round(self.governor_wait_seconds, 3),
+            }
