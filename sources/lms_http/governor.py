@@ -31,10 +31,10 @@ class ThrottleGovernor:
     Thread-safe: all workers sharing a token share one governor. Before each request call
     `acquire()`; after the reply (or failure) call `release(headers, throttled)`.
 
-    The estimate of remaining quota is the last `x-rate-limit-remaining` seen, refilled at the
-    bucket's outflow since then, minus the up-front reservations of requests sent after that
-    reading. A request goes out only while that estimate stays above the margin; otherwise the
-    caller waits exactly as long as the leak needs, not a fixed sleep.
+    It mirrors the server's bucket: each reading of `x-rate-limit-remaining` resets the estimated
+    fill, the fill leaks at the bucket's outflow, and every request we send adds its up-front
+    reservation. A request goes out only while the estimated remaining stays above the margin;
+    otherwise the caller waits exactly as long as the leak needs, not a fixed sleep.
     """
 
     def __init__(
@@ -49,38 +49,35 @@ class ThrottleGovernor:
         self._clock = clock
         self._cond = threading.Condition()
         self._in_flight = 0
-        self._remaining: float | None = None  # None until the first header is seen
-        self._ceiling: float = 0.0  # highest remaining ever observed (the high-water mark)
-        self._seen_at = 0.0
-        self._unreflected = 0  # requests sent after the last reading
+        self._seen = False  # no reading yet: probe with one request at a time
+        # the highest remaining ever read stands in for the high-water mark; never below what
+        # one request needs, so a low first reading cannot stall the run
+        self._ceiling = self.model.up_front_cost + self.model.margin + 1.0
+        self._fill = 0.0  # estimated bucket fill below the ceiling
+        self._at = clock()
         self.waits = 0
         self.waited_seconds = 0.0
 
-    # -- estimate -----------------------------------------------------------------------------
-    def _estimate(self, now: float) -> float:
-        assert self._remaining is not None
-        refilled = self._remaining + self.model.outflow * (now - self._seen_at)
-        if self._ceiling > 0:
-            refilled = min(refilled, self._ceiling)
-        return refilled - self.model.up_front_cost * self._unreflected
+    def _leak(self, now: float) -> None:
+        self._fill = max(0.0, self._fill - self.model.outflow * (now - self._at))
+        self._at = now
 
     def _wait_needed(self, now: float) -> float:
         """Seconds to wait before one more request may go out (0 = go now)."""
         if self._in_flight >= self.max_in_flight:
             return float("inf")  # woken by release()
-        if self._remaining is None:
-            # nothing observed yet: probe with one request at a time
+        if not self._seen:
             return 0.0 if self._in_flight == 0 else float("inf")
+        self._leak(now)
         # Canvas refuses a request only if the bucket is at the mark when it *arrives*; the
-        # reservations of requests we already sent are inside the estimate.
-        headroom = self._estimate(now) - self.model.margin
+        # reservations of requests we already sent are inside the estimated fill.
+        headroom = self._ceiling - self._fill - self.model.margin
         if headroom > 0:
             return 0.0
         if self.model.outflow <= 0:
             return float("inf")
         return max(-headroom / self.model.outflow, 0.001)
 
-    # -- public -------------------------------------------------------------------------------
     def acquire(self) -> None:
         """Block until a request may be sent, then count it as in flight."""
         with self._cond:
@@ -97,7 +94,7 @@ class ThrottleGovernor:
                 self.waits += 1
                 self.waited_seconds += self._clock() - start
             self._in_flight += 1
-            self._unreflected += 1
+            self._fill += self.model.up_front_cost
 
     def release(self, headers: Mapping[str, str] | None = None, throttled: bool = False) -> None:
         """Record a finished request and the quota the server reported with it."""
@@ -114,11 +111,11 @@ class ThrottleGovernor:
             if throttled:
                 value = 0.0 if value is None else min(value, 0.0)
             if value is not None:
-                self._remaining = value
+                self._leak(self._clock())
+                self._seen = True
                 self._ceiling = max(self._ceiling, value)
-                self._seen_at = self._clock()
-                # requests still in flight were admitted (and reserved) before this reading
-                self._unreflected = 0
+                # the reading already includes the reservations of requests still in flight
+                self._fill = self._ceiling - value
             self._cond.notify_all()
 
     @property
