@@ -66,7 +66,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--account", default=None, help="root account id (default: self)")
     parser.add_argument("--full-refresh", action="store_true", help="drop this source's tables and state, then load all")
     parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the token")
-    parser.add_argument("--no-transform", action="store_true", help="skip the SQL models after loading")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser.parse_args(argv)
 
@@ -152,8 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     try:
         run(args)
-    except LmsApiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:  # a dlt step wraps the source's error: report the clear one
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, LmsApiError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        print(f"error: {cause}", file=sys.stderr)
+        print("Nothing was lost: fix the setting and run again; finished loads stay in place.", file=sys.stderr)
         return 1
     return 0
 

@@ -25,7 +25,9 @@ class ServerThread:
             host, port, app, threaded=True, request_handler=_KeepAliveHandler
         )
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True
+        )
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     @property

@@ -10,11 +10,11 @@ from typing import Any
 
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.session import Session
-from requests import PreparedRequest, Response
+from requests import HTTPError, PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, stop_after_attempt
 
-from .governor import ThrottleGovernor
+from .governor import Governor
 from .retry import RetryPolicy, ThrottleTest, backoff_seconds, response_of, retry_after_seconds, retry_cause
 from .stats import RequestStats
 
@@ -25,7 +25,7 @@ class GovernedAdapter(HTTPAdapter):
     """Transport adapter that asks the governor before every wire request (retries included)."""
 
     def __init__(
-        self, governor: ThrottleGovernor, stats: RequestStats, is_throttled: ThrottleTest, **kwargs: Any
+        self, governor: Governor, stats: RequestStats, is_throttled: ThrottleTest, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.governor = governor
@@ -63,7 +63,7 @@ class GovernedClient(Client):
 
     def __init__(
         self,
-        governor: ThrottleGovernor,
+        governor: Governor,
         is_throttled: ThrottleTest,
         *,
         policy: RetryPolicy | None = None,
@@ -72,6 +72,7 @@ class GovernedClient(Client):
         pool_size: int = 32,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        on_unauthorized: Callable[[PreparedRequest], bool] | None = None,
     ) -> None:
         super().__init__(request_timeout=request_timeout, raise_for_status=False, max_connections=pool_size)
         self.governor = governor
@@ -80,6 +81,8 @@ class GovernedClient(Client):
         self.is_throttled = is_throttled
         self._sleep = sleep
         self._rng = rng or random.Random()
+        # OAuth2: refresh the access token once on a 401 and re-sign the request (returns True)
+        self._on_unauthorized = on_unauthorized
         self._adapter = GovernedAdapter(
             governor, self.stats, is_throttled, pool_connections=4, pool_maxsize=pool_size
         )
@@ -111,8 +114,31 @@ class GovernedClient(Client):
             reraise=True,
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         )
-        session.send = retrying.wraps(session.send)  # type: ignore[method-assign]
+        send = session.send
+        if self._on_unauthorized is not None:
+            send = self._reauthorizing(send)
+        session.send = retrying.wraps(send)  # type: ignore[method-assign]
         return session
+
+    def _reauthorizing(self, send: Callable[..., Response]) -> Callable[..., Response]:
+        """Wrap `send` so one 401 triggers one token refresh and one resend, never more."""
+        assert self._on_unauthorized is not None
+        on_unauthorized = self._on_unauthorized
+
+        def send_once_more_on_401(request: PreparedRequest, **kwargs: Any) -> Response:
+            try:
+                response = send(request, **kwargs)
+            except HTTPError as exc:
+                if exc.response is None or exc.response.status_code != 401 or not on_unauthorized(request):
+                    raise
+                self.stats.record_retry("unauthorized")
+                return send(request, **kwargs)
+            if response.status_code == 401 and on_unauthorized(request):
+                self.stats.record_retry("unauthorized")
+                return send(request, **kwargs)
+            return response
+
+        return send_once_more_on_401
 
 
 __all__ = ["GovernedAdapter", "GovernedClient"]

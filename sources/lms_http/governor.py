@@ -6,6 +6,18 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Governor(Protocol):
+    """What the HTTP layer needs from a throttle governor (one per token, shared by threads)."""
+
+    waits: int
+    waited_seconds: float
+
+    def acquire(self) -> None: ...
+
+    def release(self, headers: Mapping[str, str] | None = None, throttled: bool = False) -> None: ...
 
 
 @dataclass
