@@ -1,42 +1,32 @@
-"""Run a WSGI app on loopback in a background thread (HTTP/1.1, keep-alive, threaded)."""
+"""Run a WSGI app on loopback in a background thread (cheroot: HTTP/1.1 keep-alive, thread pool)."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
-
-class _KeepAliveHandler(WSGIRequestHandler):
-    # HTTP/1.1 so clients reuse connections, as they do against a real LMS.
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:  # silence per-request access logs
-        pass
+from cheroot import wsgi
 
 
 class ServerThread:
-    """Serve `app` on `host:port` (port 0 picks a free one) until `stop()`."""
+    """Serve `app` on `host:port` (port 0 picks a free one) until `stop()`.
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=_KeepAliveHandler
-        )
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True
-        )
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    cheroot keeps connections alive, as a real LMS does, and sends header names exactly as the
+    app wrote them (hosted Canvas sends lower-case names).
+    """
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
+        self._server = wsgi.Server((host, port), app, numthreads=threads, request_queue_size=64)
+        self._server.prepare()  # binds now, so the port is known before start()
+        self._thread = threading.Thread(target=self._server.serve, name="sandbox-http", daemon=True)
 
     @property
     def host(self) -> str:
-        return str(self._server.server_address[0])
+        return str(self._server.bind_addr[0])
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._server.bind_addr[1])
 
     @property
     def base_url(self) -> str:
@@ -47,6 +37,5 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
         self._thread.join(timeout=5)

@@ -11,7 +11,7 @@ import pytest
 
 os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
 
-POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+POSTGRES_DSN = "postgresql://postgres:postgres@127.0.0.1:5432/test"  # trust auth: the password is ignored
 
 
 @pytest.fixture

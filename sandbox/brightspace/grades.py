@@ -1,7 +1,7 @@
 """Brightspace's Final Calculated Grade for Points and Weighted books (grade-calculation.md Part B).
 
-Exact rational arithmetic (`fractions.Fraction`) throughout; rounding happens only when a displayed
-string is made, half to even (B.6).
+Computed in floats for speed, and again in exact `fractions.Fraction` arithmetic whenever the
+displayed value sits at a rounding tie, so the displayed grade is always exact half to even (B.6).
 
 Choices where Part B says UNCONFIRMED (each is the most plausible reading, used consistently):
 
@@ -33,10 +33,12 @@ Choices where Part B says UNCONFIRMED (each is the most plausible reading, used 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
+from typing import Any
 
 POINTS = "Points"
 WEIGHTED = "Weighted"
@@ -46,8 +48,6 @@ EVEN = "even"
 BY_POINTS = "points"
 
 _ZERO = Fraction(0)
-_ONE = Fraction(1)
-_HUNDRED = Fraction(100)
 _DECIMAL_CONTEXT = Context(prec=60)
 
 
@@ -104,7 +104,7 @@ class ItemSpec:
 class Score:
     """One student's value on one item: points (None = ungraded) and the exemption flag."""
 
-    points: Fraction | None
+    points: Fraction | float | None
     exempt: bool = False
 
 
@@ -117,12 +117,14 @@ class FinalGrade:
         points_numerator: PointsNumerator of the final grade value.
         points_denominator: PointsDenominator of the final grade value.
         dropped: ids of the items dropped by category drop rules (Grade Results IsDropped).
+        display: DisplayedGrade, e.g. "88.12 %", rounded half to even from the exact value.
     """
 
-    percent: Fraction | None
-    points_numerator: Fraction | None = None
-    points_denominator: Fraction | None = None
+    percent: float | None
+    points_numerator: float | None = None
+    points_denominator: float | None = None
     dropped: frozenset[int] = field(default_factory=frozenset)
+    display: str | None = None
 
 
 def round_half_even(value: Fraction, places: int = 2) -> Decimal:
@@ -142,6 +144,28 @@ def round_half_even(value: Fraction, places: int = 2) -> Decimal:
 def displayed_percent(percent: Fraction) -> str:
     """The displayed final grade string, e.g. "88.12 %"."""
     return f"{round_half_even(percent)} %"
+
+
+def _near_tie(percent: float) -> bool:
+    # Float results can sit a hair either side of a half-way point (88.125); decide those exactly.
+    scaled = percent * 100
+    return abs(scaled - math.floor(scaled) - 0.5) < 1e-6
+
+
+class _Numbers:
+    """The book's constants in one number type (exact Fractions or fast floats)."""
+
+    def __init__(self, book: GradeBook, kind: type) -> None:
+        self.kind = kind
+        self.zero = kind(0)
+        self.one = kind(1)
+        self.hundred = kind(100)
+        self.max_points = {i.item_id: kind(i.max_points) for i in book.items}
+        self.item_weight = {i.item_id: kind(i.weight) for i in book.items}
+        self.category_weight = {c.category_id: kind(c.weight) for c in book.categories.values()}
+
+
+_Entries = dict[int | None, list[tuple[ItemSpec, Any]]]
 
 
 class GradeBook:
@@ -171,6 +195,8 @@ class GradeBook:
         for item in self.items:
             if item.category_id is not None and item.category_id not in self.categories:
                 raise ValueError(f"item {item.item_id} names unknown category {item.category_id}")
+        self._exact = _Numbers(self, Fraction)
+        self._fast = _Numbers(self, float)
         self._shares = self._static_shares()
 
     def weighted_share(self, item_id: int) -> Fraction | None:
@@ -185,22 +211,25 @@ class GradeBook:
                 continue
             category = self.categories[item.category_id]
             siblings = [i for i in self.items if i.category_id == item.category_id and not i.is_bonus]
-            total = sum((self._inner_weight(category, i) for i in siblings), _ZERO)
+            total = sum((self._inner_weight(category, i, self._exact) for i in siblings), _ZERO)
             shares[item.item_id] = (
-                category.weight * self._inner_weight(category, item) / total if total else _ZERO
+                category.weight * self._inner_weight(category, item, self._exact) / total if total else _ZERO
             )
         return shares
 
     @staticmethod
-    def _inner_weight(category: CategorySpec, item: ItemSpec) -> Fraction:
+    def _inner_weight(category: CategorySpec, item: ItemSpec, num: _Numbers) -> Any:
         if category.distribution == MANUAL:
-            return item.weight
+            return num.item_weight[item.item_id]
         if category.distribution == BY_POINTS:
-            return item.max_points
-        return _ONE
+            return num.max_points[item.item_id]
+        return num.one
 
     def final_grade(self, scores: Mapping[int, Score]) -> FinalGrade:
         """Compute one student's Final Calculated Grade.
+
+        Floats are used for speed; when the result sits at a rounding tie the displayed grade is
+        decided by an exact recomputation, so DisplayedGrade is always exact half-to-even.
 
         Args:
             scores: the student's values by item id; a missing item is ungraded.
@@ -208,7 +237,18 @@ class GradeBook:
         Returns:
             The final grade; `percent` is None when nothing counts.
         """
-        counted: dict[int | None, list[tuple[ItemSpec, Fraction]]] = {}
+        percent, numerator, denominator, dropped = self._compute(scores, self._fast)
+        if percent is None:
+            return FinalGrade(None, dropped=dropped)
+        if _near_tie(percent):
+            exact = self._compute(scores, self._exact)[0]
+            display = displayed_percent(exact)
+        else:
+            display = f"{percent:.2f} %"
+        return FinalGrade(percent, numerator, denominator, dropped, display)
+
+    def _compute(self, scores: Mapping[int, Score], num: _Numbers) -> tuple[Any, Any, Any, frozenset[int]]:
+        counted: _Entries = {}
         for item in self.items:
             if item.excluded:
                 continue
@@ -218,30 +258,32 @@ class GradeBook:
             score = scores.get(item.item_id)
             if score is not None and score.exempt:
                 continue  # exempt: as if the item did not exist, before any drop
-            points = score.points if score is not None else None
+            points = num.kind(score.points) if score is not None and score.points is not None else None
             if points is None:
                 if not self.null_is_zero or item.is_bonus:
                     continue
-                points = _ZERO
-            if not item.can_exceed and points > item.max_points:
-                points = item.max_points
+                points = num.zero
+            maximum = num.max_points[item.item_id]
+            if not item.can_exceed and points > maximum:
+                points = maximum
             counted.setdefault(item.category_id, []).append((item, points))
 
         dropped: set[int] = set()
         for category_id, entries in counted.items():
-            if category_id is None:
-                continue
-            dropped.update(self._drops(self.categories[category_id], entries))
+            if category_id is not None:
+                dropped.update(self._drops(self.categories[category_id], entries, num))
 
         if self.grading_system == POINTS:
-            return self._points_final(counted, dropped)
-        return self._weighted_final(counted, dropped)
+            result = self._points_final(counted, dropped, num)
+        else:
+            result = self._weighted_final(counted, dropped, num)
+        return (*result, frozenset(dropped))
 
     @staticmethod
-    def _drops(category: CategorySpec, entries: list[tuple[ItemSpec, Fraction]]) -> set[int]:
+    def _drops(category: CategorySpec, entries: list[tuple[ItemSpec, Any]], num: _Numbers) -> set[int]:
         if not (category.drop_lowest or category.drop_highest):
             return set()
-        candidates = [(points / item.max_points, item) for item, points in entries if not item.is_bonus]
+        candidates = [(p / num.max_points[i.item_id], i) for i, p in entries if not i.is_bonus]
         low = sorted(candidates, key=lambda c: (c[0], c[1].sort_order, c[1].item_id))
         dropped = {item.item_id for _, item in low[: category.drop_lowest]}
         rest = [c for c in candidates if c[1].item_id not in dropped]
@@ -249,63 +291,62 @@ class GradeBook:
         dropped.update(item.item_id for _, item in high[: category.drop_highest])
         return dropped
 
-    def _points_final(
-        self, counted: dict[int | None, list[tuple[ItemSpec, Fraction]]], dropped: set[int]
-    ) -> FinalGrade:
-        earned = possible = _ZERO
+    def _points_final(self, counted: _Entries, dropped: set[int], num: _Numbers) -> tuple[Any, Any, Any]:
+        earned = possible = num.zero
         for category_id, entries in counted.items():
             regular = [(i, p) for i, p in entries if not i.is_bonus and i.item_id not in dropped]
-            bonus = sum((p for i, p in entries if i.is_bonus), _ZERO)
+            bonus = sum((p for i, p in entries if i.is_bonus), num.zero)
+            regular_possible = sum((num.max_points[i.item_id] for i, _ in regular), num.zero)
+            regular_earned = sum((p for _, p in regular), num.zero)
             if category_id is None:
-                earned += sum((p for _, p in regular), _ZERO) + bonus
-                possible += sum((i.max_points for i, _ in regular), _ZERO)
+                earned += regular_earned + bonus
+                possible += regular_possible
                 continue
             if not regular:
                 continue
-            cat_possible = sum((i.max_points for i, _ in regular), _ZERO)
-            cat_earned = sum((p for _, p in regular), _ZERO) + bonus
+            cat_earned = regular_earned + bonus
             if not self.categories[category_id].can_exceed:
-                cat_earned = min(cat_earned, cat_possible)
+                cat_earned = min(cat_earned, regular_possible)
             earned += cat_earned
-            possible += cat_possible
+            possible += regular_possible
         if not possible:
-            return FinalGrade(None, dropped=frozenset(dropped))
+            return None, None, None
         earned = min(earned, possible)
-        return FinalGrade(earned / possible * _HUNDRED, earned, possible, frozenset(dropped))
+        return earned / possible * num.hundred, earned, possible
 
-    def _weighted_final(
-        self, counted: dict[int | None, list[tuple[ItemSpec, Fraction]]], dropped: set[int]
-    ) -> FinalGrade:
-        numerator = denominator = bonus_numerator = _ZERO
+    def _weighted_final(self, counted: _Entries, dropped: set[int], num: _Numbers) -> tuple[Any, Any, Any]:
+        numerator = denominator = bonus_numerator = num.zero
         for category_id, entries in counted.items():
             if category_id is None:
                 for item, points in entries:
-                    pct = points / item.max_points
+                    weight = num.item_weight[item.item_id]
+                    pct = points / num.max_points[item.item_id]
                     if item.is_bonus:
-                        bonus_numerator += item.weight * pct
-                    elif item.weight > 0:
-                        numerator += item.weight * pct
-                        denominator += item.weight
+                        bonus_numerator += weight * pct
+                    elif weight > 0:
+                        numerator += weight * pct
+                        denominator += weight
                 continue
             category = self.categories[category_id]
-            if category.weight <= 0:
+            cat_weight = num.category_weight[category_id]
+            if cat_weight <= 0:
                 continue
-            cat_num = cat_den = _ZERO
+            cat_num = cat_den = num.zero
             for item, points in entries:
                 if item.item_id in dropped:
                     continue
-                weight = self._inner_weight(category, item)
-                cat_num += weight * points / item.max_points
+                weight = self._inner_weight(category, item, num)
+                cat_num += weight * points / num.max_points[item.item_id]
                 if not item.is_bonus:
                     cat_den += weight
             if not cat_den:
                 continue
             pct = cat_num / cat_den
             if not category.can_exceed:
-                pct = min(pct, _ONE)
-            numerator += category.weight * pct
-            denominator += category.weight
+                pct = min(pct, num.one)
+            numerator += cat_weight * pct
+            denominator += cat_weight
         if not denominator:
-            return FinalGrade(None, dropped=frozenset(dropped))
-        percent = min((numerator + bonus_numerator) / denominator, _ONE) * _HUNDRED
-        return FinalGrade(percent, percent, _HUNDRED, frozenset(dropped))
+            return None, None, None
+        percent = min((numerator + bonus_numerator) / denominator, num.one) * num.hundred
+        return percent, percent, num.hundred

@@ -51,54 +51,192 @@ def _dept(name: str, subject: str, titles: str) -> Department:
 
 
 COLLEGES: tuple[College, ...] = (
-    College("College of Arts and Sciences", "CAS", (
-        _dept("Mathematics", "MATH", "101 College Algebra; 151 Calculus I; 152 Calculus II; 221 Linear Algebra; 231 Discrete Mathematics; 310 Probability"),
-        _dept("English", "ENGL", "101 Composition I; 102 Composition II; 210 World Literature; 245 Creative Writing; 320 Shakespeare; 350 Modern Poetry"),
-        _dept("History", "HIST", "101 World History I; 102 World History II; 201 US History to 1877; 202 US History since 1877; 330 History of Science"),
-        _dept("Biology", "BIOL", "110 Principles of Biology; 120 Organismal Biology; 210 Genetics; 240 Microbiology; 315 Ecology; 330 Cell Biology"),
-    )),
-    College("College of Engineering", "COE", (
-        _dept("Computer Science", "CS", "101 Introduction to Programming; 201 Data Structures; 220 Computer Organization; 310 Algorithms; 340 Databases; 350 Operating Systems"),
-        _dept("Electrical and Computer Engineering", "ECE", "110 Circuits I; 210 Signals and Systems; 230 Digital Logic; 320 Embedded Systems; 340 Electromagnetics"),
-        _dept("Mechanical Engineering", "ME", "101 Engineering Graphics; 211 Statics; 212 Dynamics; 301 Thermodynamics; 320 Fluid Mechanics"),
-        _dept("Civil Engineering", "CE", "201 Surveying; 240 Structural Analysis; 310 Transportation Engineering; 330 Geotechnics; 350 Hydraulics"),
-    )),
-    College("College of Business", "BUS", (
-        _dept("Accounting", "ACCT", "201 Financial Accounting; 202 Managerial Accounting; 310 Cost Accounting; 330 Auditing; 340 Taxation"),
-        _dept("Economics", "ECON", "101 Principles of Microeconomics; 102 Principles of Macroeconomics; 301 Econometrics; 320 Labor Economics"),
-        _dept("Management", "MGMT", "201 Principles of Management; 301 Organizational Behavior; 330 Operations Management; 410 Strategy"),
-        _dept("Marketing", "MKTG", "201 Principles of Marketing; 310 Consumer Behavior; 320 Digital Marketing; 410 Marketing Research"),
-    )),
-    College("College of Health Sciences", "CHS", (
-        _dept("Nursing", "NURS", "101 Foundations of Nursing; 210 Health Assessment; 220 Pharmacology; 310 Adult Health; 330 Community Health"),
-        _dept("Public Health", "PH", "101 Introduction to Public Health; 210 Epidemiology; 220 Biostatistics; 310 Global Health"),
-        _dept("Kinesiology", "KIN", "101 Foundations of Kinesiology; 210 Exercise Physiology; 230 Biomechanics; 320 Motor Learning"),
-        _dept("Nutrition", "NUTR", "101 Human Nutrition; 210 Food Science; 310 Clinical Nutrition; 320 Community Nutrition"),
-    )),
-    College("College of Education", "EDU", (
-        _dept("Curriculum and Instruction", "EDCI", "201 Foundations of Education; 310 Classroom Management; 320 Literacy Methods; 410 Student Teaching Seminar"),
-        _dept("Educational Psychology", "EPSY", "210 Learning and Development; 310 Assessment; 320 Educational Statistics"),
-        _dept("Special Education", "SPED", "201 Exceptional Learners; 310 Inclusive Practices; 320 Behavior Support"),
-        _dept("Educational Technology", "EDTC", "201 Technology in the Classroom; 310 Instructional Design; 320 Online Learning"),
-    )),
-    College("College of Fine Arts", "CFA", (
-        _dept("Music", "MUS", "101 Music Theory I; 102 Music Theory II; 210 Music History; 220 Ear Training"),
-        _dept("Art", "ART", "101 Drawing I; 110 Design Foundations; 210 Painting; 230 Photography"),
-        _dept("Theatre", "THEA", "101 Introduction to Theatre; 210 Acting I; 230 Stagecraft; 310 Directing"),
-        _dept("Dance", "DANC", "101 Dance Appreciation; 210 Modern Dance; 220 Choreography"),
-    )),
-    College("College of Natural Resources", "CNR", (
-        _dept("Environmental Science", "ENVS", "101 Environmental Science; 210 Climate Change; 310 Environmental Policy"),
-        _dept("Geology", "GEOL", "101 Physical Geology; 210 Mineralogy; 310 Hydrogeology"),
-        _dept("Forestry", "FOR", "201 Forest Ecology; 310 Silviculture; 320 Wildland Fire"),
-        _dept("Agriculture", "AGRI", "101 Introduction to Agriculture; 210 Soil Science; 310 Crop Production"),
-    )),
-    College("College of Social Sciences", "CSS", (
-        _dept("Psychology", "PSYC", "101 Introduction to Psychology; 210 Developmental Psychology; 220 Research Methods; 310 Cognitive Psychology; 330 Social Psychology"),
-        _dept("Sociology", "SOC", "101 Introduction to Sociology; 210 Social Problems; 310 Social Theory"),
-        _dept("Political Science", "POLS", "101 American Government; 210 Comparative Politics; 310 International Relations"),
-        _dept("Anthropology", "ANTH", "101 Cultural Anthropology; 210 Archaeology; 310 Linguistic Anthropology"),
-    )),
+    College(
+        "College of Arts and Sciences",
+        "CAS",
+        (
+            _dept(
+                "Mathematics",
+                "MATH",
+                "101 College Algebra; 151 Calculus I; 152 Calculus II; 221 Linear Algebra; 231 Discrete Mathematics; 310 Probability",
+            ),
+            _dept(
+                "English",
+                "ENGL",
+                "101 Composition I; 102 Composition II; 210 World Literature; 245 Creative Writing; 320 Shakespeare; 350 Modern Poetry",
+            ),
+            _dept(
+                "History",
+                "HIST",
+                "101 World History I; 102 World History II; 201 US History to 1877; 202 US History since 1877; 330 History of Science",
+            ),
+            _dept(
+                "Biology",
+                "BIOL",
+                "110 Principles of Biology; 120 Organismal Biology; 210 Genetics; 240 Microbiology; 315 Ecology; 330 Cell Biology",
+            ),
+        ),
+    ),
+    College(
+        "College of Engineering",
+        "COE",
+        (
+            _dept(
+                "Computer Science",
+                "CS",
+                "101 Introduction to Programming; 201 Data Structures; 220 Computer Organization; 310 Algorithms; 340 Databases; 350 Operating Systems",
+            ),
+            _dept(
+                "Electrical and Computer Engineering",
+                "ECE",
+                "110 Circuits I; 210 Signals and Systems; 230 Digital Logic; 320 Embedded Systems; 340 Electromagnetics",
+            ),
+            _dept(
+                "Mechanical Engineering",
+                "ME",
+                "101 Engineering Graphics; 211 Statics; 212 Dynamics; 301 Thermodynamics; 320 Fluid Mechanics",
+            ),
+            _dept(
+                "Civil Engineering",
+                "CE",
+                "201 Surveying; 240 Structural Analysis; 310 Transportation Engineering; 330 Geotechnics; 350 Hydraulics",
+            ),
+        ),
+    ),
+    College(
+        "College of Business",
+        "BUS",
+        (
+            _dept(
+                "Accounting",
+                "ACCT",
+                "201 Financial Accounting; 202 Managerial Accounting; 310 Cost Accounting; 330 Auditing; 340 Taxation",
+            ),
+            _dept(
+                "Economics",
+                "ECON",
+                "101 Principles of Microeconomics; 102 Principles of Macroeconomics; 301 Econometrics; 320 Labor Economics",
+            ),
+            _dept(
+                "Management",
+                "MGMT",
+                "201 Principles of Management; 301 Organizational Behavior; 330 Operations Management; 410 Strategy",
+            ),
+            _dept(
+                "Marketing",
+                "MKTG",
+                "201 Principles of Marketing; 310 Consumer Behavior; 320 Digital Marketing; 410 Marketing Research",
+            ),
+        ),
+    ),
+    College(
+        "College of Health Sciences",
+        "CHS",
+        (
+            _dept(
+                "Nursing",
+                "NURS",
+                "101 Foundations of Nursing; 210 Health Assessment; 220 Pharmacology; 310 Adult Health; 330 Community Health",
+            ),
+            _dept(
+                "Public Health",
+                "PH",
+                "101 Introduction to Public Health; 210 Epidemiology; 220 Biostatistics; 310 Global Health",
+            ),
+            _dept(
+                "Kinesiology",
+                "KIN",
+                "101 Foundations of Kinesiology; 210 Exercise Physiology; 230 Biomechanics; 320 Motor Learning",
+            ),
+            _dept(
+                "Nutrition",
+                "NUTR",
+                "101 Human Nutrition; 210 Food Science; 310 Clinical Nutrition; 320 Community Nutrition",
+            ),
+        ),
+    ),
+    College(
+        "College of Education",
+        "EDU",
+        (
+            _dept(
+                "Curriculum and Instruction",
+                "EDCI",
+                "201 Foundations of Education; 310 Classroom Management; 320 Literacy Methods; 410 Student Teaching Seminar",
+            ),
+            _dept(
+                "Educational Psychology",
+                "EPSY",
+                "210 Learning and Development; 310 Assessment; 320 Educational Statistics",
+            ),
+            _dept(
+                "Special Education",
+                "SPED",
+                "201 Exceptional Learners; 310 Inclusive Practices; 320 Behavior Support",
+            ),
+            _dept(
+                "Educational Technology",
+                "EDTC",
+                "201 Technology in the Classroom; 310 Instructional Design; 320 Online Learning",
+            ),
+        ),
+    ),
+    College(
+        "College of Fine Arts",
+        "CFA",
+        (
+            _dept(
+                "Music", "MUS", "101 Music Theory I; 102 Music Theory II; 210 Music History; 220 Ear Training"
+            ),
+            _dept("Art", "ART", "101 Drawing I; 110 Design Foundations; 210 Painting; 230 Photography"),
+            _dept(
+                "Theatre", "THEA", "101 Introduction to Theatre; 210 Acting I; 230 Stagecraft; 310 Directing"
+            ),
+            _dept("Dance", "DANC", "101 Dance Appreciation; 210 Modern Dance; 220 Choreography"),
+        ),
+    ),
+    College(
+        "College of Natural Resources",
+        "CNR",
+        (
+            _dept(
+                "Environmental Science",
+                "ENVS",
+                "101 Environmental Science; 210 Climate Change; 310 Environmental Policy",
+            ),
+            _dept("Geology", "GEOL", "101 Physical Geology; 210 Mineralogy; 310 Hydrogeology"),
+            _dept("Forestry", "FOR", "201 Forest Ecology; 310 Silviculture; 320 Wildland Fire"),
+            _dept(
+                "Agriculture",
+                "AGRI",
+                "101 Introduction to Agriculture; 210 Soil Science; 310 Crop Production",
+            ),
+        ),
+    ),
+    College(
+        "College of Social Sciences",
+        "CSS",
+        (
+            _dept(
+                "Psychology",
+                "PSYC",
+                "101 Introduction to Psychology; 210 Developmental Psychology; 220 Research Methods; 310 Cognitive Psychology; 330 Social Psychology",
+            ),
+            _dept(
+                "Sociology", "SOC", "101 Introduction to Sociology; 210 Social Problems; 310 Social Theory"
+            ),
+            _dept(
+                "Political Science",
+                "POLS",
+                "101 American Government; 210 Comparative Politics; 310 International Relations",
+            ),
+            _dept(
+                "Anthropology",
+                "ANTH",
+                "101 Cultural Anthropology; 210 Archaeology; 310 Linguistic Anthropology",
+            ),
+        ),
+    ),
 )
 
 

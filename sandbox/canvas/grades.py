@@ -12,6 +12,7 @@ from typing import NamedTuple
 ZERO = Fraction(0)
 _HALF = Fraction(1, 2)
 _exact_cache: dict[float, Fraction] = {}
+_scaled_cache: dict[float, Fraction | int] = {}
 
 
 class WorkFacts(NamedTuple):
@@ -54,8 +55,8 @@ class CourseScores:
 
 class _Row(NamedTuple):
     id: int
-    score: Fraction
-    possible: Fraction
+    score: Fraction | int
+    possible: Fraction | int
 
 
 def exact(value: float | int | None) -> Fraction:
@@ -76,6 +77,18 @@ def exact(value: float | int | None) -> Fraction:
     return cached
 
 
+def scaled(value: float | int | None) -> Fraction | int:
+    """`exact(value) * 100`, as an int when the value has at most 2 decimals (the common case)."""
+    if value is None:
+        return 0
+    cached = _scaled_cache.get(value)
+    if cached is None:
+        hundred = exact(value) * 100
+        cached = int(hundred) if hundred.denominator == 1 else hundred
+        _scaled_cache[value] = cached
+    return cached
+
+
 def round2(value: Fraction) -> float:
     """Round half away from zero to 2 decimals, on the exact value (matches big.js ROUND_HALF_UP).
 
@@ -90,14 +103,24 @@ def round2(value: Fraction) -> float:
     return float(Fraction(rounded if value >= 0 else -rounded, 100))
 
 
-def _ratio(score: Fraction, possible: Fraction) -> Fraction | float:
+Number = Fraction | int
+
+
+def _ratio(score: Number, possible: Number) -> Fraction | float:
     if possible:
-        return score / possible
+        return Fraction(score) / possible
     # Only reachable when a candidate subset is all zero-point rows; extra credit ranks highest.
     return math.inf if score > 0 else (-math.inf if score < 0 else 0.0)
 
 
-def _best_subset(rows: Sequence[_Row], k: int, base: tuple[Fraction, Fraction], maximise: bool) -> list[_Row]:
+def _exceeds(num: Number, den: Number, best_num: Number, best_den: Number) -> bool:
+    """num/den > best_num/best_den, by cross-multiplication when both denominators are positive."""
+    if den > 0 and best_den > 0:
+        return num * best_den > best_num * den
+    return _ratio(num, den) > _ratio(best_num, best_den)
+
+
+def _best_subset(rows: Sequence[_Row], k: int, base: tuple[Number, Number], maximise: bool) -> list[_Row]:
     """Brute-force the size-k subset with the best (or worst) overall ratio, never-drop rows included.
 
     `rows` are in ascending assignment id, so `combinations` meets subsets in lexicographic id order
@@ -107,23 +130,29 @@ def _best_subset(rows: Sequence[_Row], k: int, base: tuple[Fraction, Fraction], 
         return list(rows)
     base_score, base_possible = base
     best: tuple[_Row, ...] | None = None
-    best_ratio: Fraction | float = 0.0
+    best_num: Number = 0
+    best_den: Number = 0
     for combo in combinations(rows, k):
-        score = base_score + sum((r.score for r in combo), ZERO)
-        possible = base_possible + sum((r.possible for r in combo), ZERO)
-        ratio = _ratio(score, possible)
-        if best is None or (ratio > best_ratio if maximise else ratio < best_ratio):
-            best, best_ratio = combo, ratio
+        num = base_score
+        den = base_possible
+        for r in combo:
+            num += r.score
+            den += r.possible
+        if best is None or (
+            _exceeds(num, den, best_num, best_den) if maximise else _exceeds(best_num, best_den, num, den)
+        ):
+            best, best_num, best_den = combo, num, den
     return list(best or ())
 
 
 def drop_assignments(
-    rows: Iterable[tuple[int, Fraction, Fraction]], drop_lowest: int, drop_highest: int, never_drop: Iterable[int]
-) -> list[tuple[int, Fraction, Fraction]]:
+    rows: Iterable[tuple[int, Number, Number]], drop_lowest: int, drop_highest: int, never_drop: Iterable[int]
+) -> list[tuple[int, Number, Number]]:
     """Apply a group's drop rules by Canvas's best-subset method (grade-calculation.md A.4).
 
     Args:
-        rows: (assignment id, score, points possible) rows that survived the A.3 filters.
+        rows: (assignment id, score, points possible) rows that survived the A.3 filters; exact
+            numbers (ints or Fractions, any common scale).
         drop_lowest: The group's `drop_lowest` rule.
         drop_highest: The group's `drop_highest` rule.
         never_drop: Assignment ids that are always kept.
@@ -145,13 +174,116 @@ def drop_assignments(
     keep_high = n - lowest
     keep_low = keep_high - highest
     if any(r.possible > 0 for r in droppable) or any(r.possible > 0 for r in fixed):
-        base = (sum((r.score for r in fixed), ZERO), sum((r.possible for r in fixed), ZERO))
+        base = (sum(r.score for r in fixed), sum(r.possible for r in fixed))
         kept = _best_subset(droppable, keep_high, base, maximise=True)
         kept = _best_subset(kept, keep_low, base, maximise=False)
     else:  # every row is worth 0 points
         by_score = sorted(droppable, key=lambda r: r.score)
         kept = by_score[n - keep_high :][:keep_low]
     return [tuple(r) for r in kept + fixed]  # type: ignore[misc]
+
+
+class CourseCalculator:
+    """Scores students of one course; the assignment/group plan is prepared once per course.
+
+    Values are kept as exact decimals scaled by 100 (ints when the input has at most 2 decimals,
+    Fractions otherwise), so sums are exact like Ruby's BigDecimal and fast.
+    """
+
+    def __init__(
+        self, groups: Sequence[GroupFacts], assignments: Sequence[AssignmentFacts], *, weighted: bool
+    ) -> None:
+        known = {g.id for g in groups}
+        self.weighted = weighted
+        self.plan: list[tuple[GroupFacts, list[tuple[int, Fraction | int]], bool, Fraction | int]] = []
+        for g in groups:
+            items = [
+                (a.id, scaled(a.points_possible))
+                for a in assignments
+                if a.group_id == g.id and a.group_id in known and not a.omit_from_final_grade  # A.3 f
+            ]
+            has_rules = bool(g.drop_lowest or g.drop_highest)
+            self.plan.append((g, items, has_rules, exact(g.weight)))
+
+    def score(
+        self,
+        work: Mapping[int, WorkFacts | None],
+        *,
+        posted_only: bool,
+        include_ungraded: bool,
+        concluded: bool = False,
+    ) -> float | None:
+        """One of the four variants for one student (see `score_variant`)."""
+        total_score: Number = 0
+        total_possible: Number = 0
+        weighted_sum: Number = 0
+        weight_sum: Number = 0
+        for group, items, has_rules, weight in self.plan:
+            g_score: Number = 0
+            g_possible: Number = 0
+            rows: list[tuple[int, Number, Number]] = []
+            for aid, possible in items:
+                s = work.get(aid)
+                if s is not None:
+                    if posted_only and not s.posted:
+                        s = None  # A.3 a: hidden grades are absent in the posted variants
+                    elif not include_ungraded and s.pending_review:
+                        s = None  # A.3 b
+                if s is None:
+                    if concluded or not include_ungraded:
+                        continue  # A.3 c / d
+                    value: Number = 0  # A.3 g
+                else:
+                    if s.excused:
+                        continue  # A.3 e
+                    if s.score is None:
+                        if not include_ungraded:
+                            continue  # A.3 d
+                        value = 0  # A.3 g
+                    else:
+                        value = scaled(s.score)
+                if has_rules:
+                    rows.append((aid, value, possible))
+                else:
+                    g_score += value
+                    g_possible += possible
+            if has_rules:
+                kept = drop_assignments(rows, group.drop_lowest, group.drop_highest, group.never_drop)
+                g_score = sum(r[1] for r in kept)
+                g_possible = sum(r[2] for r in kept)
+            if self.weighted:
+                if g_possible > 0:
+                    weighted_sum += Fraction(g_score) / g_possible * weight
+                    weight_sum += weight
+            else:
+                total_score += g_score
+                total_possible += g_possible
+        if self.weighted:
+            if weight_sum == 0:
+                return None
+            value = weighted_sum * 100 / weight_sum if weight_sum < 100 else weighted_sum
+            return round2(Fraction(value))
+        if total_possible <= 0:
+            return None
+        return round2(Fraction(total_score) / total_possible * 100)
+
+    def scores(self, work: Mapping[int, WorkFacts | None], *, concluded: bool = False) -> CourseScores:
+        """All four stored course scores for one student."""
+        current = self.score(work, posted_only=True, include_ungraded=False, concluded=concluded)
+        final = self.score(work, posted_only=True, include_ungraded=True, concluded=concluded)
+        # Hiding a row only matters if it has a score, is excused or pending review, or the student is
+        # concluded (A.3 c); otherwise the unposted variants equal the posted ones.
+        if concluded or any(
+            s is not None and not s.posted and (s.score is not None or s.excused or s.pending_review)
+            for s in work.values()
+        ):
+            unposted_current = self.score(
+                work, posted_only=False, include_ungraded=False, concluded=concluded
+            )
+            unposted_final = self.score(work, posted_only=False, include_ungraded=True, concluded=concluded)
+        else:
+            unposted_current, unposted_final = current, final
+        return CourseScores(current, final, unposted_current, unposted_final)
 
 
 def score_variant(
@@ -178,49 +310,8 @@ def score_variant(
     Returns:
         The course percentage rounded to 2 dp, or None when nothing counts.
     """
-    by_group: dict[int, list[tuple[int, Fraction, Fraction]]] = {g.id: [] for g in groups}
-    for a in assignments:
-        if a.group_id not in by_group:
-            continue  # assignment in a deleted/unknown group: never counts
-        s = work.get(a.id)
-        if posted_only and s is not None and not s.posted:
-            s = None  # A.3 a: hidden grades are absent in the posted variants
-        if not include_ungraded and s is not None and s.pending_review:
-            s = None  # A.3 b
-        if concluded and s is None:
-            continue  # A.3 c
-        score = None if s is None else s.score
-        if score is None and not include_ungraded:
-            continue  # A.3 d
-        if s is not None and s.excused:
-            continue  # A.3 e
-        if a.omit_from_final_grade:
-            continue  # A.3 f
-        by_group[a.group_id].append((a.id, exact(score), exact(a.points_possible)))  # A.3 g: None -> 0
-
-    total_score = total_possible = ZERO
-    weighted_sum = ZERO
-    weight_sum = ZERO
-    for g in groups:
-        kept = drop_assignments(by_group[g.id], g.drop_lowest, g.drop_highest, g.never_drop)
-        score = sum((r[1] for r in kept), ZERO)
-        possible = sum((r[2] for r in kept), ZERO)
-        if weighted:
-            if possible > 0:
-                weight = exact(g.weight)
-                weighted_sum += score / possible * weight
-                weight_sum += weight
-        else:
-            total_score += score
-            total_possible += possible
-    if weighted:
-        if weight_sum == 0:
-            return None
-        value = weighted_sum * 100 / weight_sum if weight_sum < 100 else weighted_sum
-        return round2(value)
-    if total_possible <= 0:
-        return None
-    return round2(total_score / total_possible * 100)
+    calc = CourseCalculator(groups, assignments, weighted=weighted)
+    return calc.score(work, posted_only=posted_only, include_ungraded=include_ungraded, concluded=concluded)
 
 
 def course_scores(
@@ -243,21 +334,4 @@ def course_scores(
     Returns:
         current/final (posted) and unposted current/final scores.
     """
-
-    def variant(posted_only: bool, include_ungraded: bool) -> float | None:
-        return score_variant(
-            groups,
-            assignments,
-            work,
-            weighted=weighted,
-            posted_only=posted_only,
-            include_ungraded=include_ungraded,
-            concluded=concluded,
-        )
-
-    return CourseScores(
-        current_score=variant(True, False),
-        final_score=variant(True, True),
-        unposted_current_score=variant(False, False),
-        unposted_final_score=variant(False, True),
-    )
+    return CourseCalculator(groups, assignments, weighted=weighted).scores(work, concluded=concluded)

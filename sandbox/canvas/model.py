@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # Canvas's built-in base role ids (a fresh install numbers them in this order).
 ROLE_IDS: dict[str, int] = {
@@ -181,11 +182,15 @@ class Course:
     submissions: list[Submission] = field(default_factory=list)
     # Derived views, rebuilt lazily (None = stale).
     served_cache: list[Submission] | None = None
-    grades_cache: dict[int, tuple[float | None, float | None, float | None, float | None]] | None = None
+    grades_cache: dict[int, Any] | None = None  # enrollment id -> CourseScores | None
     enrollment_order_cache: list[Enrollment] | None = None
+    calculator_cache: Any = None  # grades.CourseCalculator for the current assignments/groups
+    work_index_cache: dict[int, list[Submission]] | None = None  # user id -> submissions
 
     def invalidate(self) -> None:
-        """Forget derived views after a change to this course."""
+        """Forget every derived view after a change to this course."""
         self.served_cache = None
         self.grades_cache = None
         self.enrollment_order_cache = None
+        self.calculator_cache = None
+        self.work_index_cache = None

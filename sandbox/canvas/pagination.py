@@ -86,7 +86,7 @@ class LinkBase:
 
     def link(self, page: str | int, per_page: int) -> str:
         """The URL of one page."""
-        query = urlencode(self.params + (("page", str(page)), ("per_page", str(per_page))))
+        query = urlencode(self.params + (("page", str(page)), ("per_page", str(per_page))), safe=":")
         return f"{self.url}?{query}"
 
 
@@ -96,7 +96,11 @@ def link_header(base: LinkBase, per_page: int, rels: Sequence[tuple[str, str | i
 
 
 def paginate_numbered(
-    rows: Sequence[T], args: MultiDict[str, str], base: LinkBase, *, total_known: bool = True,
+    rows: Sequence[T],
+    args: MultiDict[str, str],
+    base: LinkBase,
+    *,
+    total_known: bool = True,
     default_per_page: int = DEFAULT_PER_PAGE,
 ) -> tuple[Sequence[T], str]:
     """One numbered page (`page=1,2,...`) and its link header; pages past the end are empty.
@@ -135,7 +139,10 @@ def paginate_numbered(
 
 
 def paginate_bookmarked(
-    rows: Sequence[T], key: Callable[[T], tuple[Any, ...]], args: MultiDict[str, str], base: LinkBase,
+    rows: Sequence[T],
+    key: Callable[[T], tuple[Any, ...]],
+    args: MultiDict[str, str],
+    base: LinkBase,
     default_per_page: int = DEFAULT_PER_PAGE,
 ) -> tuple[Sequence[T], str]:
     """One bookmark page (`page=first`, then `page=bookmark:...`) and its link header.

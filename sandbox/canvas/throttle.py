@@ -62,7 +62,9 @@ def resolve_throttle(throttle: str | ThrottleSettings) -> ThrottleSettings:
     try:
         return PRESETS[throttle]
     except KeyError:
-        raise ValueError(f"unknown throttle preset {throttle!r}; use one of {sorted(PRESETS)} or a ThrottleSettings") from None
+        raise ValueError(
+            f"unknown throttle preset {throttle!r}; use one of {sorted(PRESETS)} or a ThrottleSettings"
+        ) from None
 
 
 def throttled_reply(status: int) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -180,4 +182,3 @@ class RequestThrottle:
     def count(self, identifier: str) -> float:
         """Current bucket level for a client (after leaking)."""
         return self.settings.hwm - self.remaining(identifier)
-

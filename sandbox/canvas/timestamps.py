@@ -17,6 +17,8 @@ ANCHOR_NOW = calendar.timegm((2026, 10, 15, 12, 0, 0, 0, 0, 0))
 STRICT_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 _day_prefix: dict[int, str] = {}
+_HH_MM = [f"{m // 60:02d}:{m % 60:02d}:" for m in range(24 * 60)]
+_SS_Z = [f"{sec:02d}Z" for sec in range(60)]
 
 
 def epoch(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
@@ -52,9 +54,8 @@ def iso(ts: int | None) -> str | None:
     if prefix is None:
         prefix = time.strftime("%Y-%m-%dT", time.gmtime(day * DAY))
         _day_prefix[day] = prefix
-    hours, rest = divmod(sec, HOUR)
-    minutes, seconds = divmod(rest, 60)
-    return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}Z"
+    minutes, seconds = divmod(sec, 60)
+    return prefix + _HH_MM[minutes] + _SS_Z[seconds]
 
 
 def parse_strict_iso(value: str) -> int | None:

@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 # refresh this long before `expires_in` runs out (capped at a quarter of the lifetime, so very
 # short-lived tokens are still used for most of their life)
 DEFAULT_SKEW_SECONDS = 60.0
+# a token obtained after a 401 and rejected again within this share of its lifetime is not
+# refreshed again (the 401 is not about expiry); later rejections refresh once more, so a server
+# whose tokens live shorter than `expires_in` says is still served, at most a few times per lifetime
+REACTIVE_GUARD = 0.25
 # token-endpoint attempts on connection errors, 5xx and 429 (never on 400/401: those are final)
 TOKEN_ATTEMPTS = 3
 
@@ -117,8 +121,8 @@ class RefreshTokenAuth(AuthBase):
 
     - Proactive: a token within `skew_seconds` of its `expires_in` is refreshed before use.
     - Reactive: `on_unauthorized(request)` (for `GovernedClient`) refreshes once after a 401 and
-      re-signs the request; a token that a reactive refresh produced and the server still rejects
-      is not refreshed again (refreshing cannot fix it), so the 401 becomes a clear error.
+      re-signs the request; a token that a reactive refresh just produced and the server rejects
+      at once is not refreshed again (refreshing cannot fix it), so the 401 becomes a clear error.
     - One refresh at a time: a lock makes parallel workers share the refresh one of them did.
     - Each new refresh token is saved to `store` before the new access token is used, so a crash
       at any later point leaves the only valid refresh token on disk.
@@ -171,7 +175,9 @@ class RefreshTokenAuth(AuthBase):
         self._from_store = False
         self._access_token: str | None = None
         self._expires_at = 0.0
-        self._reactive_tokens: set[str] = set()  # access tokens obtained after a 401
+        self._issued_at = 0.0
+        self._lifetime = 0.0
+        self._reactive = False  # the current access token was obtained after a 401
         self.refreshes = 0
         self.reactive_refreshes = 0
 
@@ -210,15 +216,15 @@ class RefreshTokenAuth(AuthBase):
         with self._lock:
             if rejected is not None and rejected != self._access_token:
                 pass  # someone refreshed since this request was signed: just re-sign it
-            elif rejected is not None and rejected in self._reactive_tokens and self._clock() < self._expires_at:
+            elif self._reactive and self._clock() - self._issued_at < self._lifetime * REACTIVE_GUARD:
+                # a token a 401 just made is rejected at once: refreshing again cannot fix that
                 logger.warning("%s rejected a freshly refreshed access token; not refreshing again", self.lms)
                 return False
             else:
                 logger.info("%s answered 401; refreshing the access token once", self.lms)
                 self._refresh()
+                self._reactive = True
                 self.reactive_refreshes += 1
-                assert self._access_token is not None
-                self._reactive_tokens.add(self._access_token)
             request.headers["Authorization"] = f"Bearer {self._access_token}"
             return True
 
@@ -275,7 +281,10 @@ class RefreshTokenAuth(AuthBase):
             lifetime = 3600.0
         skew = min(self.skew_seconds, lifetime / 4)
         self._access_token = access
-        self._expires_at = self._clock() + max(lifetime - skew, 0.0)
+        self._issued_at = self._clock()
+        self._lifetime = lifetime
+        self._expires_at = self._issued_at + max(lifetime - skew, 0.0)
+        self._reactive = False
         self.refreshes += 1
 
     def _token_request(self, refresh_token: str) -> dict[str, Any]:

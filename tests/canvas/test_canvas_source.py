@@ -63,7 +63,7 @@ def sandbox() -> Iterator[CanvasSandbox]:
 
 @pytest.fixture
 def pipeline(dlt_dir: Path) -> dlt.Pipeline:
-    return dlt.pipeline("canvas_test", destination=dlt.destinations.duckdb(str(dlt_dir / "canvas.duckdb")), dataset_name="canvas")
+    return dlt.pipeline("canvas_test", destination=dlt.destinations.duckdb(str(dlt_dir / "warehouse.duckdb")), dataset_name="canvas")
 
 
 def test_full_load_equals_sandbox_truth(sandbox: CanvasSandbox, pipeline: dlt.Pipeline) -> None:

@@ -1,0 +1,215 @@
+"""Load Brightspace into DuckDB (default) or Postgres: `python pipelines/brightspace_pipeline.py --demo`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a plain checkout too
+
+import dlt  # noqa: E402
+from dlt.common.configuration.exceptions import ConfigFieldMissingException  # noqa: E402
+from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
+
+from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts  # noqa: E402
+from sources.brightspace import brightspace_source, connect  # noqa: E402
+from sources.brightspace.settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL  # noqa: E402
+from sources.lms_http.errors import LmsApiError  # noqa: E402
+from sources.lms_http.retry import RetryPolicy  # noqa: E402
+
+PIPELINE_NAME = "brightspace_pipeline"
+RESOURCES = [
+    "org_units",
+    "users",
+    "courses",
+    "enrollments",
+    "classlists",
+    "grade_setup",
+    "grade_categories",
+    "grade_objects",
+    "grade_values",
+    "final_grades",
+    "attendance_registers",
+    "attendance_sessions",
+    "attendance_user_sessions",
+    "attendance_schemes",
+]
+MISSING_CONFIG = """\
+No Brightspace connection is configured. Set these (or run with --demo to load the local sandbox):
+  base_url       in .dlt/config.toml   [sources.brightspace] base_url = "https://<school>.brightspace.com"
+                 or env SOURCES__BRIGHTSPACE__BASE_URL
+  client_id      in .dlt/secrets.toml  [sources.brightspace] client_id = "<OAuth2 app client id>"
+                 or env SOURCES__BRIGHTSPACE__CLIENT_ID
+  client_secret  in .dlt/secrets.toml  [sources.brightspace] client_secret = "<OAuth2 app client secret>"
+                 or env SOURCES__BRIGHTSPACE__CLIENT_SECRET
+  refresh_token  in .dlt/secrets.toml  [sources.brightspace] refresh_token = "<first refresh token>"
+                 or env SOURCES__BRIGHTSPACE__REFRESH_TOKEN
+                 (not needed once .dlt/brightspace_refresh.token holds the rotated one)
+See .dlt/secrets.toml.example."""
+
+logger = logging.getLogger("brightspace_pipeline")
+
+
+def _int_list(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SystemExit(f"expected a comma-separated list of numeric org unit ids, got {text!r}") from None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--demo", action="store_true", help="start the local Brightspace sandbox and load it")
+    parser.add_argument("--size", default="small", choices=["small", "medium", "large"], help="sandbox size with --demo")
+    parser.add_argument("--seed", type=int, default=11, help="sandbox seed with --demo")
+    parser.add_argument("--throttle", default="default", choices=["off", "default", "strict"], help="sandbox throttle with --demo")
+    parser.add_argument("--destination", default="duckdb", help="dlt destination: duckdb (default) or postgres")
+    parser.add_argument("--dataset", default="brightspace", help="dataset (schema) name in the destination")
+    parser.add_argument("--resources", help=f"comma-separated subset of: {','.join(RESOURCES)}")
+    parser.add_argument("--org-units", help="comma-separated course offering org unit ids (a shard)")
+    parser.add_argument("--full-refresh", action="store_true", help="drop this source's tables and state, then load all")
+    parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the app")
+    parser.add_argument("--no-transform", action="store_true", help="skip the SQL models after loading")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
+    return parser.parse_args(argv)
+
+
+def _setting(key: str, secret: bool) -> str | None:
+    try:
+        value = (dlt.secrets if secret else dlt.config)[f"sources.brightspace.{key}"]
+    except (KeyError, ConfigFieldMissingException):
+        return None
+    return str(value) if value else None
+
+
+def resolve_connection(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
+    """Connection settings: the sandbox's with --demo, else dlt config and secrets."""
+    if args.demo:
+        from sandbox.brightspace import BrightspaceSandbox
+
+        sandbox = stack.enter_context(BrightspaceSandbox(size=args.size, seed=args.seed, throttle=args.throttle))
+        # the demo's rotating refresh token lives in a temp dir, never in the repo
+        token_dir = tempfile.mkdtemp(prefix="brightspace-demo-")
+        stack.callback(shutil.rmtree, token_dir, True)
+        logger.info("sandbox Brightspace (%s) at %s", args.size, sandbox.base_url)
+        print(f"Started the sandbox Brightspace ({args.size} institution) at {sandbox.base_url}")
+        return {
+            "base_url": sandbox.base_url,
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+            "refresh_token": sandbox.initial_refresh_token,
+            "token_url": sandbox.token_url,
+            "refresh_token_file": str(Path(token_dir) / "brightspace_refresh.token"),
+        }
+    settings = {
+        "base_url": _setting("base_url", secret=False),
+        "client_id": _setting("client_id", secret=True),
+        "client_secret": _setting("client_secret", secret=True),
+        "refresh_token": _setting("refresh_token", secret=True),
+        "token_url": _setting("token_url", secret=False) or DEFAULT_TOKEN_URL,
+        "refresh_token_file": _setting("refresh_token_file", secret=False) or DEFAULT_REFRESH_TOKEN_FILE,
+    }
+    has_token = settings["refresh_token"] or Path(str(settings["refresh_token_file"])).expanduser().is_file()
+    if not (settings["base_url"] and settings["client_id"] and settings["client_secret"] and has_token):
+        raise SystemExit(MISSING_CONFIG)
+    return settings
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run one load; returns the figures printed in the summary."""
+    timer = StageTimer()
+    with ExitStack() as stack:
+        conn = resolve_connection(args, stack)
+        api = connect(
+            conn["base_url"],
+            conn["client_id"],
+            conn["client_secret"],
+            conn["refresh_token"],
+            token_url=conn["token_url"],
+            refresh_token_file=conn["refresh_token_file"],
+            max_in_flight=args.max_in_flight,
+            policy=RetryPolicy(),
+        )
+        pipeline = dlt.pipeline(
+            pipeline_name=PIPELINE_NAME,
+            destination=args.destination,
+            dataset_name=args.dataset,
+            progress="log" if args.verbose else None,
+        )
+        source = brightspace_source(
+            base_url=conn["base_url"],
+            client_id="unused",
+            client_secret="unused",
+            refresh_token=None,
+            org_unit_ids=_int_list(args.org_units),
+            api=api,
+        )
+        if args.resources:
+            wanted = [r.strip() for r in args.resources.split(",") if r.strip()]
+            unknown = sorted(set(wanted) - set(RESOURCES))
+            if unknown:
+                raise SystemExit(f"unknown resources {unknown}; choose from {', '.join(RESOURCES)}")
+            source = source.with_resources(*wanted)
+        if pipeline.has_pending_data:
+            print("Finishing the load left pending by the previous run first ...")
+            timer.run("pending", pipeline.load)
+        refresh = "drop_sources" if args.full_refresh else None
+        print(f"Extracting from {conn['base_url']} ...")
+        timer.run("extract", pipeline.extract, source, refresh=refresh)
+        print("Normalizing ...")
+        timer.run("normalize", pipeline.normalize)
+        print(f"Loading into {args.destination} ...")
+        load_info = timer.run("load", pipeline.load)
+        loaded = rows_loaded(pipeline)
+        totals = table_counts(pipeline, RESOURCES)
+        http = api.stats.as_dict()
+        print(format_summary("Brightspace load", load_info, loaded, totals, http, timer))
+        if args.no_transform:
+            logger.info("--no-transform: the SQL models are not run")
+        skipped = pipeline.state.get("sources", {}).get("brightspace", {}).get("skipped_scopes", [])
+        if skipped:
+            print(f"skipped {len(skipped)} scope(s) the app may not read:")
+            for item in skipped:
+                print(f"  {item['resource']} of org unit {item['org_unit_id']}")
+        return {"loaded": loaded, "totals": totals, "http": http, "seconds": timer.seconds, "skipped": skipped}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    try:
+        run(args)
+    except (LmsApiError, PipelineStepFailed) as exc:
+        cause = _lms_error(exc)
+        if cause is None:
+            raise
+        print(f"error: {cause}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _lms_error(exc: BaseException) -> LmsApiError | None:
+    """The LMS error behind a failed pipeline step, if that is what failed."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, LmsApiError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

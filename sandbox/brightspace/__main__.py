@@ -1,0 +1,55 @@
+"""Command line: serve a Brightspace sandbox in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+
+from .institution import SIZES
+from .sandbox import BrightspaceSandbox
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start a sandbox, print how to reach it, and serve until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m sandbox.brightspace", description=__doc__)
+    parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8901)
+    parser.add_argument("--throttle", choices=("off", "default", "strict"), default="default")
+    parser.add_argument("--ttl", type=float, default=3600.0, help="access token lifetime in seconds")
+    parser.add_argument("--job-step", type=float, default=0.2, help="seconds per export job status")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    sandbox = BrightspaceSandbox(
+        size=args.size,
+        seed=args.seed,
+        throttle=args.throttle,
+        access_token_ttl=args.ttl,
+        job_step_seconds=args.job_step,
+        host=args.host,
+        port=args.port,
+        latency=args.latency,
+    ).start()
+    print(f"base url:      {sandbox.base_url}")
+    print(f"token url:     {sandbox.token_url}")
+    print(f"client id:     {sandbox.client_id}")
+    print(f"client secret: {sandbox.client_secret}")
+    print(f"refresh token: {sandbox.initial_refresh_token}")
+    print("truth counts:")
+    for table, count in sandbox.truth().items():
+        print(f"  {table:<26} {count}")
+    print("serving; press Ctrl-C to stop", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""CanvasSandbox: one synthetic institution served over HTTP, with truth, tokens, throttle and stats."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any
+
+from ..serving import ServerThread
+from .advance import Changes, advance_institution
+from .app import CanvasApp
+from .institution import Institution, build_institution
+from .payloads import (
+    account_json,
+    assignment_json,
+    course_json,
+    enrollment_json,
+    group_json,
+    section_json,
+    submission_json,
+    term_json,
+    user_json,
+)
+from .stats import RequestStats, StatsRecorder
+from .throttle import RequestThrottle, ThrottleSettings, resolve_throttle
+from .tokens import TokenStore
+
+log = logging.getLogger(__name__)
+
+TABLES = (
+    "accounts",
+    "terms",
+    "courses",
+    "sections",
+    "users",
+    "enrollments",
+    "assignment_groups",
+    "assignments",
+    "submissions",
+)
+
+
+class CanvasSandbox:
+    """A local Canvas LMS API simulator over a deterministic synthetic institution.
+
+    Args:
+        size: "small", "medium" or "large".
+        seed: Seed of the institution (same seed, same data).
+        throttle: "off", "default", "strict" or a ThrottleSettings.
+        throttle_status: Status of throttled replies: 403 (open-source Canvas) or 429 (hosted since 2025-10).
+        token_ttl: Lifetime of `admin_token` in seconds (None = never expires).
+        host: Interface to bind.
+        port: Port to bind (0 = any free port).
+        latency: Seconds of server-side delay per request.
+    """
+
+    def __init__(
+        self,
+        size: str = "small",
+        seed: int = 7,
+        throttle: str | ThrottleSettings = "default",
+        throttle_status: int = 403,
+        token_ttl: float | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+    ) -> None:
+        if throttle_status not in (403, 429):
+            raise ValueError(f"throttle_status must be 403 or 429, not {throttle_status}")
+        self.size = size
+        self.seed = seed
+        self.host = host
+        self.port = port
+        self.institution: Institution = build_institution(size, seed)
+        self._tokens = TokenStore(seed)
+        self._throttle = RequestThrottle(resolve_throttle(throttle), throttle_status)
+        self._stats = StatsRecorder()
+        self.admin_token = self._tokens.issue(
+            self.institution.admin_user_id, admin=True, ttl_seconds=token_ttl
+        )
+        self.app = CanvasApp(self.institution, self._tokens, self._throttle, self._stats, latency=latency)
+        self._server: ServerThread | None = None
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> CanvasSandbox:
+        """Bind and serve in a background thread.
+
+        Returns:
+            self, for chaining.
+        """
+        if self._server is None:
+            self._server = ServerThread(self.app, self.host, self.port).start()
+            log.info("canvas sandbox (%s, seed %s) at %s", self.size, self.seed, self.base_url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> CanvasSandbox:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """`http://host:port` of the running server (the API is under `/api/v1`)."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running; call start() or use it as a context manager")
+        return self._server.base_url
+
+    @property
+    def root_account_id(self) -> int:
+        """Id of the root account."""
+        return self.institution.root.id
+
+    # ---- knobs ---------------------------------------------------------------------------------
+    @property
+    def forbidden_courses(self) -> set[int]:
+        """Course ids whose course-scoped endpoints answer 401 "user not authorized" (mutable set)."""
+        return self.app.forbidden_courses
+
+    @forbidden_courses.setter
+    def forbidden_courses(self, value: set[int]) -> None:
+        self.app.forbidden_courses = set(value)
+
+    @property
+    def latency(self) -> float:
+        """Server-side delay per request, in seconds."""
+        return self.app.latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self.app.latency = value
+
+    def issue_token(self, ttl_seconds: float | None = None, admin: bool = True) -> str:
+        """Issue another access token.
+
+        Args:
+            ttl_seconds: Lifetime; None never expires.
+            admin: True for the account admin; False for a plain user with no admin rights or enrollments.
+
+        Returns:
+            The token.
+        """
+        inst = self.institution
+        return self._tokens.issue(inst.admin_user_id if admin else inst.api_user_id, admin, ttl_seconds)
+
+    def revoke_token(self, token: str) -> None:
+        """Revoke a token; later requests with it get 401 Invalid access token."""
+        self._tokens.revoke(token)
+
+    def set_throttle(self, throttle: str | ThrottleSettings, status: int | None = None) -> None:
+        """Change throttle settings (and optionally the throttled status) at runtime; buckets are kept."""
+        if status is not None and status not in (403, 429):
+            raise ValueError(f"throttle status must be 403 or 429, not {status}")
+        self._throttle.configure(resolve_throttle(throttle), status)
+
+    @property
+    def throttle_settings(self) -> ThrottleSettings:
+        """The current throttle settings."""
+        return self._throttle.settings
+
+    @property
+    def stats(self) -> RequestStats:
+        """A snapshot of request counters."""
+        return self._stats.snapshot()
+
+    def reset_stats(self) -> None:
+        """Zero the request counters."""
+        self._stats.reset()
+
+    # ---- truth ---------------------------------------------------------------------------------
+    def truth(self) -> dict[str, int]:
+        """Row counts a complete admin extract must hold, per table."""
+        inst = self.institution
+        with inst.lock:
+            return {
+                "accounts": len(inst.accounts),
+                "terms": len(inst.terms),
+                "courses": len(inst.courses),
+                "sections": sum(len(c.sections) for c in inst.courses),
+                "users": len(inst.users),
+                "enrollments": sum(len(c.enrollments) for c in inst.courses),
+                "assignment_groups": sum(len(c.groups) for c in inst.courses),
+                "assignments": sum(len(c.assignments) for c in inst.courses),
+                "submissions": sum(len(inst.served_submissions(c)) for c in inst.courses),
+            }
+
+    def truth_keys(self, table: str) -> set[tuple[Any, ...]]:
+        """Primary keys per table: `(id,)`, or `(course_id, assignment_id, user_id)` for submissions."""
+        inst = self.institution
+        _check_table(table)
+        with inst.lock:
+            if table == "submissions":
+                return {
+                    (c.id, s.assignment.id, s.user_id)
+                    for c in inst.courses
+                    for s in inst.served_submissions(c)
+                }
+            return {(row.id,) for row in self._records(table)}
+
+    def truth_rows(self, table: str) -> list[dict[str, Any]]:
+        """The API objects of a table exactly as served with default options (submissions gain `course_id`).
+
+        Enrollments are all states (as with `state[]` listing every state); users without `include[]`.
+        """
+        inst = self.institution
+        _check_table(table)
+        with inst.lock:
+            if table == "accounts":
+                return [account_json(a) for a in inst.accounts]
+            if table == "terms":
+                return [term_json(t) for t in inst.terms]
+            if table == "courses":
+                return [course_json(c, inst) for c in inst.courses]
+            if table == "sections":
+                return [section_json(s, c) for c in inst.courses for s in c.sections]
+            if table == "users":
+                return [user_json(u) for u in inst.users]
+            if table == "enrollments":
+                rows = []
+                for c in inst.courses:
+                    grades = inst.grades(c)
+                    rows.extend(
+                        enrollment_json(e, c, inst, grades.get(e.id)) for e in inst.ordered_enrollments(c)
+                    )
+                return rows
+            if table == "assignment_groups":
+                return [
+                    group_json(g)
+                    for c in inst.courses
+                    for g in sorted(c.groups, key=lambda g: (g.position, g.id))
+                ]
+            if table == "assignments":
+                return [assignment_json(a) for c in inst.courses for a in c.assignments]
+            rows = []
+            for c in inst.courses:
+                for s in inst.served_submissions(c):
+                    row = submission_json(s, inst)
+                    row["course_id"] = c.id
+                    rows.append(row)
+            return rows
+
+    def _records(self, table: str) -> list[Any]:
+        inst = self.institution
+        if table == "accounts":
+            return inst.accounts
+        if table == "terms":
+            return inst.terms
+        if table == "courses":
+            return inst.courses
+        if table == "users":
+            return inst.users
+        attr = {
+            "sections": "sections",
+            "enrollments": "enrollments",
+            "assignment_groups": "groups",
+            "assignments": "assignments",
+        }[table]
+        return [row for c in inst.courses for row in getattr(c, attr)]
+
+    # ---- evolution -----------------------------------------------------------------------------
+    def advance(self, step: int | None = None) -> Changes:
+        """Move the institution one day forward deterministically (see advance.py).
+
+        Args:
+            step: Step number seeding the day's activity; default the next step.
+
+        Returns:
+            The exact change sets and the new clock.
+        """
+        inst = self.institution
+        with inst.lock:
+            return advance_institution(inst, inst.steps_taken + 1 if step is None else step)
+
+
+def _check_table(table: str) -> None:
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}; use one of {TABLES}")

@@ -1,0 +1,236 @@
+"""D2L Brightspace source: org units, courses, users, per-course gradebook data and Data Hub attendance."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import dlt
+from dlt.sources import DltResource
+
+from ..lms_http.errors import LmsPermissionError
+from ..lms_http.jobs import PollPolicy
+from ..lms_http.oauth import TokenStore
+from ..lms_http.retry import RetryPolicy
+from . import shaping
+from .datahub import DataHubExports, column_hints, next_since, parse_utc, primary_key_of, read_csv_rows
+from .grade_values import CourseGradeValueSync
+from .helpers import BrightspaceApi, connect
+from .settings import (
+    COLUMNS,
+    COURSE_CHILDREN,
+    COURSE_OFFERING_TYPE_ID,
+    DATA_HUB_SETS,
+    DEFAULT_EXPORT_OVERLAP_SECONDS,
+    DEFAULT_EXPORT_TIMEOUT_SECONDS,
+    DEFAULT_GRADE_VALUES_OVERLAP_SECONDS,
+    DEFAULT_REFRESH_TOKEN_FILE,
+    DEFAULT_TOKEN_URL,
+    CourseChild,
+    DataHubSet,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["brightspace_source", "BrightspaceApi", "connect"]
+
+
+@dlt.source(name="brightspace", max_table_nesting=0)
+def brightspace_source(
+    base_url: str = dlt.config.value,
+    client_id: str = dlt.secrets.value,
+    client_secret: str = dlt.secrets.value,
+    refresh_token: str | None = dlt.secrets.value,
+    token_url: str = DEFAULT_TOKEN_URL,
+    refresh_token_file: str = DEFAULT_REFRESH_TOKEN_FILE,
+    api_versions: dict[str, str] | None = None,
+    org_unit_ids: Sequence[int] | None = None,
+    max_in_flight: int = 8,
+    strict: bool = False,
+    grade_values_overlap_seconds: int = DEFAULT_GRADE_VALUES_OVERLAP_SECONDS,
+    export_overlap_seconds: int = DEFAULT_EXPORT_OVERLAP_SECONDS,
+    export_timeout_seconds: float = DEFAULT_EXPORT_TIMEOUT_SECONDS,
+    retry_max_attempts: int = 8,
+    retry_base_delay: float = 1.0,
+    request_timeout: float = 60.0,
+    token_store: TokenStore | None = None,
+    api: BrightspaceApi | None = None,
+) -> Sequence[DltResource]:
+    """Load a Brightspace institution: org units, courses, users, enrollments, classlists, grade
+    setup, categories, objects, values (incremental) and final grades, and the Data Hub attendance
+    data sets (export jobs).
+
+    Args:
+        base_url: the Brightspace host, e.g. `https://school.brightspace.com`.
+        client_id: the OAuth2 app's client id.
+        client_secret: the OAuth2 app's client secret. Never logged or stored in state.
+        refresh_token: the first refresh token (one browser consent). Rotated tokens are kept in
+            `refresh_token_file`, which wins over this setting once it exists.
+        token_url: the OAuth2 token endpoint (D2L's global one by default).
+        refresh_token_file: where the rotated refresh token is kept (mode 0600, git-ignored).
+        api_versions: per-product version overrides, e.g. {"lp": "1.49", "le": "1.82"}; by default
+            the latest version `/d2l/api/versions/` offers.
+        org_unit_ids: load only these course offerings (a shard); other courses' rows are kept.
+        max_in_flight: most requests in flight at once for this app.
+        strict: fail the run on a course the app may not read, instead of skipping it.
+        grade_values_overlap_seconds: window re-read before each course's grade values cursor.
+        export_overlap_seconds: window re-read before each differential Data Hub export.
+        export_timeout_seconds: how long one Data Hub export job may take.
+        retry_max_attempts: attempts per request for throttled, 5xx and connection failures.
+        retry_base_delay: first backoff delay in seconds (doubles, with jitter).
+        request_timeout: seconds before a request is abandoned and retried.
+        token_store: a refresh-token store object (load()/save()) instead of the file.
+        api: a ready client (tests and benchmarks share one to read its statistics).
+
+    Returns:
+        The resources; select a subset with `.with_resources(...)`.
+    """
+    if api is None:
+        api = connect(
+            base_url,
+            client_id,
+            client_secret,
+            refresh_token,
+            token_url=token_url,
+            token_store=token_store,
+            refresh_token_file=refresh_token_file,
+            api_versions=api_versions,
+            max_in_flight=max_in_flight,
+            policy=RetryPolicy(max_attempts=retry_max_attempts, base_delay=retry_base_delay),
+            request_timeout=request_timeout,
+            poll_policy=PollPolicy(timeout=export_timeout_seconds),
+        )
+    exports = DataHubExports(api)
+    skipped: list[dict[str, Any]] = dlt.current.source_state().setdefault("skipped_scopes", [])
+    skipped.clear()
+
+    def guarded(scope: str, org_unit_id: int, fetch: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        try:
+            return fetch()
+        except LmsPermissionError as exc:
+            if strict:
+                raise
+            logger.warning("skipping %s of org unit %s: %s", scope, org_unit_id, exc)
+            skipped.append({"resource": scope, "org_unit_id": org_unit_id, "reason": str(exc)})
+            return []
+
+    @dlt.resource(name="org_units", primary_key="org_unit_id", write_disposition="merge", columns=COLUMNS["org_units"])
+    def org_units() -> Iterator[list[dict[str, Any]]]:
+        for page in api.pages(api.lp("orgstructure/")):
+            yield [shaping.org_unit(b) for b in page]
+
+    @dlt.resource(name="users", primary_key="user_id", write_disposition="merge", columns=COLUMNS["users"])
+    def users() -> Iterator[list[dict[str, Any]]]:
+        for page in api.pages(api.lp("users/")):
+            yield [shaping.user(b) for b in page]
+
+    @dlt.resource(name="course_offering_ids", selected=False)
+    def course_offering_ids() -> Iterator[int]:
+        if org_unit_ids:
+            yield from (int(ou) for ou in org_unit_ids)
+            return
+        for page in api.pages(api.lp("orgstructure/"), {"orgUnitType": COURSE_OFFERING_TYPE_ID}):
+            yield from (int(b["Identifier"]) for b in page)
+
+    @dlt.transformer(
+        name="courses",
+        data_from=course_offering_ids,
+        primary_key="org_unit_id",
+        write_disposition="merge",
+        columns=COLUMNS["courses"],
+    )
+    def courses(org_unit_id: int) -> Iterator[Any]:
+        # one course per item, fetched in the worker pool, so each course's children run in parallel
+        @dlt.defer
+        def fetch() -> dict[str, Any] | None:
+            rows = guarded(
+                "courses", org_unit_id, lambda: [shaping.course(api.get(api.lp(f"courses/{org_unit_id}")))]
+            )
+            return rows[0] if rows else None  # a skipped course has no children either
+
+        yield fetch()
+
+    def course_child(child: CourseChild) -> DltResource:
+        shape = shaping.COURSE_CHILD_SHAPERS[child.name]
+        params = dict(child.params)
+
+        def read(ou: int) -> list[dict[str, Any]]:
+            path = child.path.format(ou=ou)
+            route = api.lp(path) if child.product == "lp" else api.le(path)
+            if child.single:
+                return [shape(api.get(route), ou)]
+            return [shape(block, ou) for block in api.rows(route, params)]
+
+        @dlt.defer
+        def fetch(ou: int) -> list[dict[str, Any]]:
+            return guarded(child.name, ou, lambda: read(ou))
+
+        def rows_of(course: dict[str, Any]) -> Iterator[Any]:
+            yield fetch(int(course["OrgUnitId"]))
+
+        return dlt.transformer(
+            rows_of,
+            name=child.name,
+            data_from=courses,
+            primary_key=child.primary_key,
+            merge_key="org_unit_id",
+            write_disposition="merge",
+            columns=COLUMNS[child.name],
+        )
+
+    @dlt.transformer(
+        name="grade_values",
+        data_from=courses,
+        primary_key=("org_unit_id", "grade_object_id", "user_id"),
+        write_disposition="merge",
+        columns=COLUMNS["grade_values"],
+    )
+    def grade_values(course: dict[str, Any]) -> Iterator[Any]:
+        # state is read here, in the extract thread; the HTTP work runs in the worker pool
+        ou = int(course["OrgUnitId"])
+        state = dlt.current.resource_state().setdefault("org_units", {}).setdefault(str(ou), {})
+
+        @dlt.defer
+        def fetch() -> list[dict[str, Any]]:
+            sync = CourseGradeValueSync(api, ou, state, grade_values_overlap_seconds)
+            return guarded("grade_values", ou, sync.run)
+
+        yield fetch()
+
+    def data_hub(data_set: DataHubSet) -> DltResource:
+        @dlt.defer
+        def export(parent: int | None, slot: dict[str, Any]) -> list[dict[str, Any]]:
+            since = next_since(slot.get("submit_date"), export_overlap_seconds)
+            content, submit_date = exports.export(
+                data_set, since=parse_utc(since) if since else None, parent_org_unit_id=parent
+            )
+            rows = [row for chunk in read_csv_rows(content, data_set) for row in chunk]
+            # only a downloaded and parsed export moves the differential's start
+            slot["submit_date"] = submit_date
+            slot["last_kind"] = "differential" if since else "full"
+            return rows
+
+        def load() -> Iterator[Any]:
+            per_scope = dlt.current.resource_state().setdefault("exports", {})
+            for parent in [int(ou) for ou in org_unit_ids] if org_unit_ids else [None]:
+                yield export(parent, per_scope.setdefault(str(parent) if parent else "all", {}))
+
+        return dlt.resource(
+            load,
+            name=data_set.table,
+            primary_key=primary_key_of(data_set),
+            write_disposition="merge",
+            columns=column_hints(data_set),
+        )
+
+    return [
+        org_units,
+        users,
+        course_offering_ids,
+        courses,
+        *(course_child(child) for child in COURSE_CHILDREN),
+        grade_values,
+        *(data_hub(data_set) for data_set in DATA_HUB_SETS),
+    ]
+

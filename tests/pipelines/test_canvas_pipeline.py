@@ -1,0 +1,70 @@
+"""The Canvas pipeline command as a user runs it: --demo, missing settings, the inspect CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from sandbox.canvas import CanvasSandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "pipelines" / "canvas_pipeline.py"
+
+
+def run_cli(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    env.update({"RUNTIME__DLTHUB_TELEMETRY": "false", "DLT_DATA_DIR": str(cwd / "dlt")}, **(extra_env or {}))
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_demo_loads_the_sandbox_and_prints_a_summary(dlt_dir: Path) -> None:
+    result = run_cli(["--demo"], dlt_dir)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Started the sandbox Canvas" in out and "== Canvas load ==" in out
+    assert "requests:" in out and "throttled replies:" in out
+    with CanvasSandbox(size="small", seed=7) as sb:
+        truth = sb.truth()
+    con = duckdb.connect(str(dlt_dir / "canvas_pipeline.duckdb"), read_only=True)
+    for table, count in truth.items():
+        assert con.execute(f"select count(*) from canvas.{table}").fetchone()[0] == count, table
+        # the summary line for the table shows the same figure
+        assert any(line.split()[:1] == [table] and line.split()[-1] == str(count) for line in out.splitlines()), table
+    con.close()
+    # dlt's own CLI finds the pipeline by name and lists our resources, without the token
+    info = subprocess.run(
+        [sys.executable, "-m", "dlt", "pipeline", "canvas_pipeline", "info"],
+        cwd=dlt_dir,
+        env={**os.environ, "DLT_DATA_DIR": str(dlt_dir / "dlt"), "RUNTIME__DLTHUB_TELEMETRY": "false"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert info.returncode == 0, info.stderr
+    assert "submissions" in info.stdout and "enrollments" in info.stdout
+
+
+def test_without_credentials_it_names_the_settings_and_the_demo(dlt_dir: Path) -> None:
+    result = run_cli([], dlt_dir)
+    assert result.returncode != 0
+    assert "SOURCES__CANVAS__BASE_URL" in result.stderr and "SOURCES__CANVAS__ACCESS_TOKEN" in result.stderr
+    assert "--demo" in result.stderr
+
+
+def test_bad_token_from_environment_fails_with_a_clear_message(dlt_dir: Path) -> None:
+    with CanvasSandbox(size="small", seed=7) as sb:
+        result = run_cli(
+            ["--resources", "courses"],
+            dlt_dir,
+            {"SOURCES__CANVAS__BASE_URL": sb.base_url, "SOURCES__CANVAS__ACCESS_TOKEN": "wrong-token"},
+        )
+    assert result.returncode == 1
+    assert "rejected the access token" in result.stderr
+    assert "wrong-token" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
