@@ -69,14 +69,25 @@ def _int_list(text: str | None) -> list[int] | None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--demo", action="store_true", help="start the local Brightspace sandbox and load it")
-    parser.add_argument("--size", default="small", choices=["small", "medium", "large"], help="sandbox size with --demo")
+    parser.add_argument(
+        "--size", default="small", choices=["small", "medium", "large"], help="sandbox size with --demo"
+    )
     parser.add_argument("--seed", type=int, default=11, help="sandbox seed with --demo")
-    parser.add_argument("--throttle", default="default", choices=["off", "default", "strict"], help="sandbox throttle with --demo")
-    parser.add_argument("--destination", default="duckdb", help="dlt destination: duckdb (default) or postgres")
+    parser.add_argument(
+        "--throttle",
+        default="default",
+        choices=["off", "default", "strict"],
+        help="sandbox throttle with --demo",
+    )
+    parser.add_argument(
+        "--destination", default="duckdb", help="dlt destination: duckdb (default) or postgres"
+    )
     parser.add_argument("--dataset", default="brightspace", help="dataset (schema) name in the destination")
     parser.add_argument("--resources", help=f"comma-separated subset of: {','.join(RESOURCES)}")
     parser.add_argument("--org-units", help="comma-separated course offering org unit ids (a shard)")
-    parser.add_argument("--full-refresh", action="store_true", help="drop this source's tables and state, then load all")
+    parser.add_argument(
+        "--full-refresh", action="store_true", help="drop this source's tables and state, then load all"
+    )
     parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the app")
     parser.add_argument("--no-transform", action="store_true", help="skip the SQL models after loading")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
@@ -96,7 +107,9 @@ def resolve_connection(args: argparse.Namespace, stack: ExitStack) -> dict[str, 
     if args.demo:
         from sandbox.brightspace import BrightspaceSandbox
 
-        sandbox = stack.enter_context(BrightspaceSandbox(size=args.size, seed=args.seed, throttle=args.throttle))
+        sandbox = stack.enter_context(
+            BrightspaceSandbox(size=args.size, seed=args.seed, throttle=args.throttle)
+        )
         # the demo's rotating refresh token lives in a temp dir, never in the repo
         token_dir = tempfile.mkdtemp(prefix="brightspace-demo-")
         stack.callback(shutil.rmtree, token_dir, True)
@@ -180,7 +193,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"skipped {len(skipped)} scope(s) the app may not read:")
             for item in skipped:
                 print(f"  {item['resource']} of org unit {item['org_unit_id']}")
-        return {"loaded": loaded, "totals": totals, "http": http, "seconds": timer.seconds, "skipped": skipped}
+        return {
+            "loaded": loaded,
+            "totals": totals,
+            "http": http,
+            "seconds": timer.seconds,
+            "skipped": skipped,
+        }
 
 
 def main(argv: list[str] | None = None) -> int:

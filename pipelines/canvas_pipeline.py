@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         totals = table_counts(pipeline, RESOURCES)
         http = api.stats.as_dict()
         print(format_summary("Canvas load", load_info, loaded, totals, http, timer))
-        skipped = pipeline.state.get("sources", {}).get("canvas", {}).get("skipped_scopes", [])
+        skipped = http["skipped"]
         if skipped:
             print(f"skipped {len(skipped)} scope(s) the token may not read:")
             for item in skipped:

@@ -102,20 +102,25 @@ def brightspace_source(
             poll_policy=PollPolicy(timeout=export_timeout_seconds),
         )
     exports = DataHubExports(api)
-    skipped: list[dict[str, Any]] = dlt.current.source_state().setdefault("skipped_scopes", [])
-    skipped.clear()
+    # the org units the app may not read, reported in source state; bound on the extract thread
+    # (state touched while the source is built is not the state the run commits)
+    report: dict[str, list[dict[str, Any]]] = {"skipped": []}
 
-    def guarded(scope: str, org_unit_id: int, fetch: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    def guarded(
+        scope: str, org_unit_id: int, fetch: Callable[[], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
         try:
             return fetch()
         except LmsPermissionError as exc:
             if strict:
                 raise
             logger.warning("skipping %s of org unit %s: %s", scope, org_unit_id, exc)
-            skipped.append({"resource": scope, "org_unit_id": org_unit_id, "reason": str(exc)})
+            report["skipped"].append({"resource": scope, "org_unit_id": org_unit_id, "reason": str(exc)})
             return []
 
-    @dlt.resource(name="org_units", primary_key="org_unit_id", write_disposition="merge", columns=COLUMNS["org_units"])
+    @dlt.resource(
+        name="org_units", primary_key="org_unit_id", write_disposition="merge", columns=COLUMNS["org_units"]
+    )
     def org_units() -> Iterator[list[dict[str, Any]]]:
         for page in api.pages(api.lp("orgstructure/")):
             yield [shaping.org_unit(b) for b in page]
@@ -127,6 +132,9 @@ def brightspace_source(
 
     @dlt.resource(name="course_offering_ids", selected=False)
     def course_offering_ids() -> Iterator[int]:
+        # every per-course resource is fed from here, so this runs first: start a fresh report
+        report["skipped"] = dlt.current.source_state().setdefault("skipped_scopes", [])
+        report["skipped"].clear()
         if org_unit_ids:
             yield from (int(ou) for ou in org_unit_ids)
             return
@@ -233,4 +241,3 @@ def brightspace_source(
         grade_values,
         *(data_hub(data_set) for data_set in DATA_HUB_SETS),
     ]
-

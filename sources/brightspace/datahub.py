@@ -177,7 +177,9 @@ class DataHubExports:
         submitted: dict[str, Any] = {}
 
         def submit() -> str:
-            block = self.api.post(self.api.lp("dataExport/create"), {"DataSetId": data_set_id, "Filters": filters})
+            block = self.api.post(
+                self.api.lp("dataExport/create"), {"DataSetId": data_set_id, "Filters": filters}
+            )
             submitted.update(block or {})
             if not submitted.get("ExportJobId"):
                 raise LmsApiError(f"Brightspace accepted the {data_set.name} export without an ExportJobId.")

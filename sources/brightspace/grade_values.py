@@ -38,7 +38,9 @@ class CourseGradeValueSync:
     API without a trace, so for those this emits delete markers (`deleted_in_lms`).
     """
 
-    def __init__(self, api: BrightspaceApi, org_unit_id: int, state: dict[str, Any], overlap_seconds: int) -> None:
+    def __init__(
+        self, api: BrightspaceApi, org_unit_id: int, state: dict[str, Any], overlap_seconds: int
+    ) -> None:
         self.api = api
         self.org_unit_id = org_unit_id
         self.state = state

@@ -64,7 +64,7 @@ def choose_versions(products: Any, override: Mapping[str, str] | None) -> dict[s
                 continue
             raise VersionError(
                 f"Brightspace /d2l/api/versions/ lists no '{product}' product; set "
-                f"[sources.brightspace] api_versions = {{{product} = \"1.xx\"}} to name the version."
+                f'[sources.brightspace] api_versions = {{{product} = "1.xx"}} to name the version.'
             )
         supported = [str(v) for v in block.get("SupportedVersions") or []]
         if wanted:
@@ -176,7 +176,9 @@ class BrightspaceApi:
                 path,
             )
         throttled = response is not None and is_brightspace_throttled(response)
-        return translate_http_error(exc, lms="Brightspace", credential_hint=CREDENTIAL_HINT, is_throttled=throttled)
+        return translate_http_error(
+            exc, lms="Brightspace", credential_hint=CREDENTIAL_HINT, is_throttled=throttled
+        )
 
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[list[dict[str, Any]]]:
         """Yield each page of a Valence list, whichever envelope the route answers with.
@@ -261,7 +263,11 @@ def connect(
     """
     missing = [
         name
-        for name, value in (("base_url", base_url), ("client_id", client_id), ("client_secret", client_secret))
+        for name, value in (
+            ("base_url", base_url),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+        )
         if not value
     ]
     if missing:
@@ -289,4 +295,11 @@ def connect(
     )
 
 
-__all__ = ["BrightspaceApi", "connect", "VersionError", "choose_versions", "host_root", "is_brightspace_throttled"]
+__all__ = [
+    "BrightspaceApi",
+    "connect",
+    "VersionError",
+    "choose_versions",
+    "host_root",
+    "is_brightspace_throttled",
+]

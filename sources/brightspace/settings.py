@@ -13,7 +13,9 @@ CREDENTIAL_HINT = (
     "[sources.brightspace] client_id / client_secret / refresh_token in .dlt/secrets.toml "
     "(or SOURCES__BRIGHTSPACE__REFRESH_TOKEN ...)"
 )
-REFRESH_TOKEN_HINT = "[sources.brightspace] refresh_token in .dlt/secrets.toml (or SOURCES__BRIGHTSPACE__REFRESH_TOKEN)"
+REFRESH_TOKEN_HINT = (
+    "[sources.brightspace] refresh_token in .dlt/secrets.toml (or SOURCES__BRIGHTSPACE__REFRESH_TOKEN)"
+)
 
 PRODUCTS = ("lp", "le")
 COURSE_OFFERING_TYPE_ID = 3  # org unit type ids 1-3 are fixed in every Brightspace; the rest vary
@@ -51,7 +53,14 @@ def key(*names: str) -> dict[str, dict[str, Any]]:
 # Grade value numbers are doubles and displayed grades text, so a letter or "Pass" never turns a
 # numeric column into a variant column.
 _GRADE_VALUE = {
-    **typed("text", "displayed_grade", "grade_object_name", "grade_object_type_name", "comments", "private_comments"),
+    **typed(
+        "text",
+        "displayed_grade",
+        "grade_object_name",
+        "grade_object_type_name",
+        "comments",
+        "private_comments",
+    ),
     **typed("bigint", "grade_object_type", "last_modified_by"),
     **typed("double", "points_numerator", "points_denominator", "weighted_numerator", "weighted_denominator"),
     **ts("last_modified", "released_date"),
@@ -69,7 +78,14 @@ COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
         **typed("text", "name", "code", "path", "description"),
         **typed("bool", "is_active", "can_self_register"),
         **typed("bigint", "course_template_id", "semester_id", "department_id"),
-        **typed("text", "course_template_code", "semester_code", "semester_name", "department_code", "department_name"),
+        **typed(
+            "text",
+            "course_template_code",
+            "semester_code",
+            "semester_name",
+            "department_code",
+            "department_name",
+        ),
         **ts("start_date", "end_date"),
     },
     "users": {
@@ -122,16 +138,35 @@ COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
     "grade_categories": {
         **key("org_unit_id", "category_id"),
         **typed("text", "name", "short_name", "description"),
-        **typed("bool", "can_exceed_max", "exclude_from_final_grade", "auto_points", "show_weighted_score", "show_points_score"),
+        **typed(
+            "bool",
+            "can_exceed_max",
+            "exclude_from_final_grade",
+            "auto_points",
+            "show_weighted_score",
+            "show_points_score",
+        ),
         **typed("double", "weight", "max_points"),
-        **typed("bigint", "weight_distribution_type", "number_of_highest_to_drop", "number_of_lowest_to_drop"),
+        **typed(
+            "bigint", "weight_distribution_type", "number_of_highest_to_drop", "number_of_lowest_to_drop"
+        ),
         **ts("start_date", "end_date"),
     },
     "grade_objects": {
         **key("org_unit_id", "grade_object_id"),
-        **typed("text", "name", "short_name", "grade_type", "description", "grade_scheme_url", "associated_tool_name"),
+        **typed(
+            "text",
+            "name",
+            "short_name",
+            "grade_type",
+            "description",
+            "grade_scheme_url",
+            "associated_tool_name",
+        ),
         **typed("bigint", "category_id", "grade_scheme_id", "associated_tool_id", "associated_tool_item_id"),
-        **typed("bool", "is_hidden", "is_bonus", "exclude_from_final_grade_calculation", "can_exceed_max_points"),
+        **typed(
+            "bool", "is_hidden", "is_bonus", "exclude_from_final_grade_calculation", "can_exceed_max_points"
+        ),
         **typed("double", "max_points", "weight"),
     },
     "grade_values": {
@@ -265,7 +300,10 @@ COURSE_CHILDREN: tuple[CourseChild, ...] = (
     CourseChild("grade_categories", "le", "{ou}/grades/categories/", ("org_unit_id", "category_id")),
     CourseChild("grade_objects", "le", "{ou}/grades/", ("org_unit_id", "grade_object_id")),
     CourseChild(
-        "final_grades", "le", "{ou}/grades/final/values/", ("org_unit_id", "user_id"),
+        "final_grades",
+        "le",
+        "{ou}/grades/final/values/",
+        ("org_unit_id", "user_id"),
         params=(("pageSize", OBJECT_LIST_PAGE_SIZE),),
     ),
 )

@@ -68,9 +68,6 @@ def canvas_source(
             policy=RetryPolicy(max_attempts=retry_max_attempts, base_delay=retry_base_delay),
             request_timeout=request_timeout,
         )
-    skipped: list[dict[str, Any]] = dlt.current.source_state().setdefault("skipped_scopes", [])
-    skipped.clear()
-
     def guarded(scope: str, course: dict[str, Any], fetch: Any) -> list[dict[str, Any]]:
         try:
             return list(fetch())
@@ -78,7 +75,7 @@ def canvas_source(
             if strict:
                 raise
             logger.warning("skipping %s of course %s: %s", scope, course["id"], exc)
-            skipped.append({"resource": scope, "course_id": course["id"], "reason": str(exc)})
+            api.stats.record_skipped(scope, "course_id", course["id"], str(exc))
             return []
 
     @dlt.resource(name="accounts", primary_key="id", write_disposition="merge", columns=COLUMNS["accounts"])

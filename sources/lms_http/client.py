@@ -34,14 +34,14 @@ class GovernedAdapter(HTTPAdapter):
 
     def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         waits_before, waited_before = self.governor.waits, self.governor.waited_seconds
-        self.governor.acquire()
+        ticket = self.governor.acquire()
         with self.stats._lock:
             self.stats.governor_waits += self.governor.waits - waits_before
             self.stats.governor_wait_seconds += self.governor.waited_seconds - waited_before
         try:
             response = super().send(request, *args, **kwargs)
         except Exception:
-            self.governor.release(None)
+            self.governor.release(None, ticket=ticket)
             self.stats.record_connection_error()
             raise
         throttled = False
@@ -49,7 +49,7 @@ class GovernedAdapter(HTTPAdapter):
             # the body decides whether a 403 is throttling; error bodies are small, read them now
             _ = response.content
             throttled = self.is_throttled(response)
-        self.governor.release(response.headers, throttled=throttled)
+        self.governor.release(response.headers, throttled=throttled, ticket=ticket)
         self.stats.record_response(response.status_code, throttled)
         return response
 

@@ -15,9 +15,13 @@ class Governor(Protocol):
     waits: int
     waited_seconds: float
 
-    def acquire(self) -> None: ...
+    def acquire(self) -> int | None:
+        """Block until a request may go out; may return a ticket to hand back to `release`."""
+        ...
 
-    def release(self, headers: Mapping[str, str] | None = None, throttled: bool = False) -> None: ...
+    def release(
+        self, headers: Mapping[str, str] | None = None, throttled: bool = False, ticket: int | None = None
+    ) -> None: ...
 
 
 @dataclass
@@ -67,6 +71,8 @@ class ThrottleGovernor:
         self._ceiling = self.model.up_front_cost + self.model.margin + 1.0
         self._fill = 0.0  # estimated bucket fill below the ceiling
         self._at = clock()
+        self._next_ticket = 0
+        self._open: set[int] = set()  # tickets of requests in flight
         self.waits = 0
         self.waited_seconds = 0.0
 
@@ -90,8 +96,8 @@ class ThrottleGovernor:
             return float("inf")
         return max(-headroom / self.model.outflow, 0.001)
 
-    def acquire(self) -> None:
-        """Block until a request may be sent, then count it as in flight."""
+    def acquire(self) -> int:
+        """Block until a request may be sent, then count it as in flight; returns its ticket."""
         with self._cond:
             waited = False
             start = self._clock()
@@ -107,11 +113,17 @@ class ThrottleGovernor:
                 self.waited_seconds += self._clock() - start
             self._in_flight += 1
             self._fill += self.model.up_front_cost
+            self._next_ticket += 1
+            self._open.add(self._next_ticket)
+            return self._next_ticket
 
-    def release(self, headers: Mapping[str, str] | None = None, throttled: bool = False) -> None:
+    def release(
+        self, headers: Mapping[str, str] | None = None, throttled: bool = False, ticket: int | None = None
+    ) -> None:
         """Record a finished request and the quota the server reported with it."""
         with self._cond:
             self._in_flight = max(0, self._in_flight - 1)
+            self._open.discard(ticket if ticket is not None else min(self._open, default=0))
             value = None
             if headers is not None:
                 raw = headers.get(self.model.remaining_header)
@@ -126,8 +138,11 @@ class ThrottleGovernor:
                 self._leak(self._clock())
                 self._seen = True
                 self._ceiling = max(self._ceiling, value)
-                # the reading already includes the reservations of requests still in flight
-                self._fill = self._ceiling - value
+                # requests sent before this one arrived before it, so the reading includes their
+                # reservations; requests sent after it may have reached the server too late to be
+                # counted, so keep their reservations in the estimate
+                later = sum(1 for t in self._open if ticket is None or t > ticket)
+                self._fill = self._ceiling - value + self.model.up_front_cost * later
             self._cond.notify_all()
 
     @property

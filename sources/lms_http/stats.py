@@ -19,6 +19,8 @@ class RequestStats:
     connection_errors: int = 0
     governor_waits: int = 0
     governor_wait_seconds: float = 0.0
+    # scopes (e.g. a course) left out because the token may not read them
+    skipped: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record_response(self, status: int, throttled: bool) -> None:
@@ -37,6 +39,10 @@ class RequestStats:
         with self._lock:
             self.retries[cause] += 1
 
+    def record_skipped(self, resource: str, scope: str, scope_id: Any, reason: str) -> None:
+        with self._lock:
+            self.skipped.append({"resource": resource, scope: scope_id, "reason": reason})
+
     def as_dict(self) -> dict[str, Any]:
         """A plain snapshot, safe to print or load as a table row."""
         with self._lock:
@@ -48,4 +54,5 @@ class RequestStats:
                 "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
                 "governor_waits": self.governor_waits,
                 "governor_wait_seconds": round(self.governor_wait_seconds, 3),
+                "skipped": list(self.skipped),
             }

@@ -77,6 +77,7 @@ class CreditWindowGovernor:
         self._remaining: float | None = None  # None: no reading for the current window
         self._reset_at = 0.0
         self._cost = self.model.default_cost
+        self._next_ticket = 0
         self.waits = 0
         self.waited_seconds = 0.0
 
@@ -96,8 +97,8 @@ class CreditWindowGovernor:
         # out of credits for this window: wait for the refill (a reply may wake us sooner)
         return max(self._reset_at - now, 0.001)
 
-    def acquire(self) -> None:
-        """Block until a request may be sent, then count it as in flight."""
+    def acquire(self) -> int:
+        """Block until a request may be sent, then count it as in flight; returns its ticket."""
         with self._cond:
             start = self._clock()
             waited = False
@@ -111,9 +112,18 @@ class CreditWindowGovernor:
                 self.waits += 1
                 self.waited_seconds += self._clock() - start
             self._in_flight += 1
+            self._next_ticket += 1
+            return self._next_ticket
 
-    def release(self, headers: Mapping[str, str] | None = None, throttled: bool = False) -> None:
-        """Record a finished request (or a failure: headers None) and the quota it reported."""
+    def release(
+        self, headers: Mapping[str, str] | None = None, throttled: bool = False, ticket: int | None = None
+    ) -> None:
+        """Record a finished request (or a failure: headers None) and the quota it reported.
+
+        The ticket is accepted for the `Governor` protocol; this model needs no ordering: every
+        request still in flight is charged against the last reading, whether or not the server
+        counted it already (the conservative reading of out-of-order replies).
+        """
         with self._cond:
             self._in_flight = max(0, self._in_flight - 1)
             now = self._clock()

@@ -82,8 +82,12 @@ def make_api(
     )
 
 
-def load(pipeline: dlt.Pipeline, api: BrightspaceApi, resources: list[str] | None = None, **kwargs: Any) -> Any:
-    source = brightspace_source(base_url=api.base_url, client_id="unused", client_secret="unused", api=api, **kwargs)
+def load(
+    pipeline: dlt.Pipeline, api: BrightspaceApi, resources: list[str] | None = None, **kwargs: Any
+) -> Any:
+    source = brightspace_source(
+        base_url=api.base_url, client_id="unused", client_secret="unused", api=api, **kwargs
+    )
     if resources:
         source = source.with_resources(*resources)
     info = pipeline.run(source)
@@ -122,7 +126,9 @@ def sandbox() -> Iterator[BrightspaceSandbox]:
 @pytest.fixture
 def pipeline(dlt_dir: Path) -> dlt.Pipeline:
     return dlt.pipeline(
-        "brightspace_test", destination=dlt.destinations.duckdb(str(dlt_dir / "bs.duckdb")), dataset_name="brightspace"
+        "brightspace_test",
+        destination=dlt.destinations.duckdb(str(dlt_dir / "bs.duckdb")),
+        dataset_name="brightspace",
     )
 
 
@@ -159,7 +165,9 @@ def test_full_load_equals_sandbox_truth_and_is_typed(
             "where g.org_defined_id is distinct from u.org_defined_id"
         )[0][0]
         assert mismatched == 0
-        assert client.execute_sql("select count(*) from grade_values where org_defined_id is not null")[0][0] > 0
+        assert (
+            client.execute_sql("select count(*) from grade_values where org_defined_id is not null")[0][0] > 0
+        )
 
 
 def test_second_run_adds_nothing_and_an_incremental_run_loads_exactly_the_changes(
@@ -174,7 +182,9 @@ def test_second_run_adds_nothing_and_an_incremental_run_loads_exactly_the_change
     assert sandbox.stats["refreshes_rejected"] == 0
 
     changes = sandbox.advance(7 * 86_400)  # a week: grades, a dropped student, attendance marks
-    assert changes.changed_grade_values and changes.removed_grade_values and changes.new_attendance_user_sessions
+    assert (
+        changes.changed_grade_values and changes.removed_grade_values and changes.new_attendance_user_sessions
+    )
     load(pipeline, make_api(sandbox, token_file=token_file))
     assert_matches_truth(pipeline, sandbox)
     last = pipeline.last_trace.last_normalize_info.loads_ids[-1]
@@ -193,7 +203,9 @@ def test_strict_throttle_completes_with_nothing_lost(dlt_dir: Path) -> None:
     strict = ThrottleSettings(credits_per_window=100, window_seconds=1.0)
     with BrightspaceSandbox(size="small", seed=11, throttle=strict) as sb:
         pipeline = dlt.pipeline(
-            "bs_strict", destination=dlt.destinations.duckdb(str(dlt_dir / "strict.duckdb")), dataset_name="bs"
+            "bs_strict",
+            destination=dlt.destinations.duckdb(str(dlt_dir / "strict.duckdb")),
+            dataset_name="bs",
         )
         # another client of the same app empties the bucket first: our first call meets a 429
         other = requests.post(
@@ -203,9 +215,13 @@ def test_strict_throttle_completes_with_nothing_lost(dlt_dir: Path) -> None:
             timeout=10,
         ).json()["access_token"]
         with requests.Session() as session:
-            while session.get(
-                f"{sb.base_url}/d2l/api/lp/1.53/users/whoami", headers={"Authorization": f"Bearer {other}"}
-            ).status_code != 429:
+            while (
+                session.get(
+                    f"{sb.base_url}/d2l/api/lp/1.53/users/whoami",
+                    headers={"Authorization": f"Bearer {other}"},
+                ).status_code
+                != 429
+            ):
                 pass
         api = make_api(sb, token_file=dlt_dir / "bs.token")
         load(pipeline, api, resources=CORE)
@@ -218,15 +234,16 @@ def test_strict_throttle_completes_with_nothing_lost(dlt_dir: Path) -> None:
 
 def test_run_spanning_many_token_expiries_and_rotations(dlt_dir: Path) -> None:
     with BrightspaceSandbox(size="small", seed=11, access_token_ttl=0.3) as sb:
-        sb.latency = 0.01  # enough requests over enough time for several expiries
+        sb.latency = 0.02  # with two requests in flight, the run spans several token lifetimes
         pipeline = dlt.pipeline(
             "bs_ttl", destination=dlt.destinations.duckdb(str(dlt_dir / "ttl.duckdb")), dataset_name="bs"
         )
         token_file = dlt_dir / "bs.token"
-        api = make_api(sb, token_file=token_file)
+        api = make_api(sb, token_file=token_file, max_in_flight=2)
         load(pipeline, api, resources=CORE)
         assert_matches_truth(pipeline, sb, CORE)
-        assert api.auth.refreshes >= 4
+        assert api.auth.refreshes >= 4, api.auth.refreshes
+        print("refreshes", api.auth.refreshes, api.auth.reactive_refreshes)
         assert sb.stats["refreshes_rejected"] == 0
         # the stored refresh token is the live one: the token endpoint accepts it
         stored = FileTokenStore(token_file).load()
@@ -242,14 +259,14 @@ def test_run_spanning_many_token_expiries_and_rotations(dlt_dir: Path) -> None:
 
 def test_crash_right_after_a_refresh_then_rerun_from_the_persisted_token(dlt_dir: Path) -> None:
     with BrightspaceSandbox(size="small", seed=11, access_token_ttl=0.3) as sb:
-        sb.latency = 0.01
+        sb.latency = 0.02
         pipeline = dlt.pipeline(
             "bs_crash", destination=dlt.destinations.duckdb(str(dlt_dir / "crash.duckdb")), dataset_name="bs"
         )
         token_file = dlt_dir / "bs.token"
         crashing = CrashAfterSave(token_file, crash_on=3)
         with pytest.raises(Exception) as info:
-            load(pipeline, make_api(sb, store=crashing), resources=CORE)
+            load(pipeline, make_api(sb, store=crashing, max_in_flight=2), resources=CORE)
         assert find_cause(info.value, SimulatedCrash) is not None
         persisted = FileTokenStore(token_file).load()
         assert persisted and crashing.saves == 3
@@ -318,7 +335,13 @@ def test_tokens_never_reach_state_trace_logs_or_files(
         api.auth._access_token,
     }
     assert None not in secrets
-    texts = [str(pipeline.state), str(pipeline.last_trace), repr(pipeline.last_trace), caplog.text, repr(api.auth)]
+    texts = [
+        str(pipeline.state),
+        str(pipeline.last_trace),
+        repr(pipeline.last_trace),
+        caplog.text,
+        repr(api.auth),
+    ]
     for secret in secrets:
         assert all(secret not in text for text in texts)
     files = [p for p in Path(pipeline.working_dir).rglob("*") if p.is_file()] + [dlt_dir / "bs.duckdb"]
@@ -355,7 +378,9 @@ def test_org_unit_shard_loads_only_its_courses(sandbox: BrightspaceSandbox, pipe
     assert set(keys_in(pipeline, "grade_values")) == expected
 
 
-def test_api_version_override_is_used_and_checked(sandbox: BrightspaceSandbox, pipeline: dlt.Pipeline) -> None:
+def test_api_version_override_is_used_and_checked(
+    sandbox: BrightspaceSandbox, pipeline: dlt.Pipeline
+) -> None:
     api = make_api(sandbox, api_versions={"le": "1.80"})
     assert api.versions == {"lp": "1.53", "le": "1.80"}
     load(pipeline, api, resources=["courses", "grade_setup"])
@@ -386,7 +411,9 @@ def test_forbidden_course_is_skipped_and_reported_or_fails_in_strict_mode(
 ) -> None:
     shard = sorted(k[0] for k in sandbox.truth_keys("courses"))[:2]
     sandbox.fail_next(1, 403)  # the first course route called answers 403 (no permission)
-    load(pipeline, make_api(sandbox, max_in_flight=1), resources=["courses", "grade_setup"], org_unit_ids=shard)
+    load(
+        pipeline, make_api(sandbox, max_in_flight=1), resources=["courses", "grade_setup"], org_unit_ids=shard
+    )
     skipped = pipeline.state["sources"]["brightspace"]["skipped_scopes"]
     assert [s["resource"] for s in skipped] == ["courses"]
     forbidden = skipped[0]["org_unit_id"]

@@ -18,7 +18,11 @@ class FakeClock:
 
 
 def reading(remaining: float, reset: float, cost: float = 10) -> dict[str, str]:
-    return {"X-Rate-Limit-Remaining": str(remaining), "X-Rate-Limit-Reset": str(reset), "X-Request-Cost": str(cost)}
+    return {
+        "X-Rate-Limit-Remaining": str(remaining),
+        "X-Rate-Limit-Reset": str(reset),
+        "X-Request-Cost": str(cost),
+    }
 
 
 def test_probes_alone_until_the_first_reading() -> None:

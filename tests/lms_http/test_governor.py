@@ -99,3 +99,18 @@ def test_max_in_flight_blocks_until_release_from_another_thread() -> None:
     assert entered.wait(2.0)
     worker.join()
     assert gov.in_flight == 1
+
+
+def test_reservations_sent_after_a_request_survive_its_reading() -> None:
+    clock = FakeClock()
+    gov = ThrottleGovernor(LeakyBucketModel(up_front_cost=50, outflow=10, margin=20), max_in_flight=10, clock=clock)
+    first = gov.acquire()
+    gov.release({"x-rate-limit-remaining": "120"}, ticket=first)
+    a = gov.acquire()
+    b = gov.acquire()  # sent after a: a's reply may not include b's reservation
+    gov.release({"x-rate-limit-remaining": "119.5"}, ticket=a)
+    # 120 ceiling - 119.5 read + 50 for b still in flight -> 50.5 filled; one more fits, not two
+    assert gov._wait_needed(clock()) == 0.0
+    gov.acquire()
+    assert gov._wait_needed(clock()) > 0
+    gov.release({"x-rate-limit-remaining": "69.0"}, ticket=b)

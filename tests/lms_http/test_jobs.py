@@ -42,7 +42,9 @@ def test_polls_with_capped_exponential_backoff_then_downloads() -> None:
     t = FakeTime()
     running = JobState("Processing")
     calls, job = scripted([JobState("Queued"), *[running] * 6, JobState("Complete", done=True)])
-    poller = JobPoller(PollPolicy(first_delay=0.5, factor=2, max_delay=4, timeout=600), sleep=t.sleep, clock=t.clock)
+    poller = JobPoller(
+        PollPolicy(first_delay=0.5, factor=2, max_delay=4, timeout=600), sleep=t.sleep, clock=t.clock
+    )
     assert poller.run(job) == "payload"
     assert t.sleeps == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0]
     assert calls[0] == "submit" and calls[-1] == "download job-1"
@@ -64,7 +66,9 @@ def test_job_error_is_a_clear_error_naming_the_job() -> None:
 def test_timeout_is_a_clear_error_and_never_sleeps_past_the_deadline() -> None:
     t = FakeTime()
     _, job = scripted([JobState("Queued")])
-    poller = JobPoller(PollPolicy(first_delay=1, factor=2, max_delay=8, timeout=20), sleep=t.sleep, clock=t.clock)
+    poller = JobPoller(
+        PollPolicy(first_delay=1, factor=2, max_delay=8, timeout=20), sleep=t.sleep, clock=t.clock
+    )
     with pytest.raises(JobTimeoutError) as info:
         poller.run(job)
     assert t.sleeps == [1, 2, 4, 8, 5]  # the last sleep stops at the deadline

@@ -60,10 +60,14 @@ class TokenServer:
                 status, self.fail_with = self.fail_with, None
                 return Response("oops", status=status)
             if form.get("client_id") != "cid" or form.get("client_secret") != "csecret":
-                return Response(json.dumps({"error": "invalid_client"}), status=401, mimetype="application/json")
+                return Response(
+                    json.dumps({"error": "invalid_client"}), status=401, mimetype="application/json"
+                )
             refresh = form.get("refresh_token")
             if form.get("grant_type") != "refresh_token" or refresh not in self.valid_refresh:
-                return Response(json.dumps({"error": "invalid_grant"}), status=400, mimetype="application/json")
+                return Response(
+                    json.dumps({"error": "invalid_grant"}), status=400, mimetype="application/json"
+                )
             self.valid_refresh.discard(refresh)  # single use
             self.issued += 1
             access, new_refresh = f"a-{self.issued}", f"r-{self.issued}"
@@ -188,14 +192,18 @@ def test_parallel_workers_refresh_once(server: TokenServer) -> None:
 
 def test_401_refreshes_once_and_resends(server: TokenServer) -> None:
     auth = make_auth(server, MemoryTokenStore())
-    http = GovernedClient(CreditWindowGovernor(), lambda r: r.status_code == 429, on_unauthorized=auth.on_unauthorized)
+    http = GovernedClient(
+        CreditWindowGovernor(), lambda r: r.status_code == 429, on_unauthorized=auth.on_unauthorized
+    )
     session = http.session
     assert session.get(f"{server.server.base_url}/api", auth=auth).status_code == 200
     server.revoke_access()
     assert session.get(f"{server.server.base_url}/api", auth=auth).status_code == 200
     assert server.token_requests == 2 and auth.reactive_refreshes == 1
     # a request signed with the old token after another worker refreshed is only re-signed
-    stale = requests.Request("GET", f"{server.server.base_url}/api", headers={"Authorization": "Bearer a-1"}).prepare()
+    stale = requests.Request(
+        "GET", f"{server.server.base_url}/api", headers={"Authorization": "Bearer a-1"}
+    ).prepare()
     assert auth.on_unauthorized(stale)
     assert stale.headers["Authorization"] == "Bearer a-2"
     assert server.token_requests == 2
@@ -203,7 +211,9 @@ def test_401_refreshes_once_and_resends(server: TokenServer) -> None:
 
 def test_401_that_refresh_cannot_fix_is_not_refreshed_again(server: TokenServer) -> None:
     auth = make_auth(server, MemoryTokenStore())
-    http = GovernedClient(CreditWindowGovernor(), lambda r: r.status_code == 429, on_unauthorized=auth.on_unauthorized)
+    http = GovernedClient(
+        CreditWindowGovernor(), lambda r: r.status_code == 429, on_unauthorized=auth.on_unauthorized
+    )
     original = server.api
 
     def always_401(request: Request) -> Response:
