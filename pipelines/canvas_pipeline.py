@@ -65,6 +65,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--terms", help="comma-separated enrollment term ids (a shard)")
     parser.add_argument("--account", default=None, help="root account id (default: self)")
     parser.add_argument("--full-refresh", action="store_true", help="drop this source's tables and state, then load all")
+    parser.add_argument(
+        "--file-format",
+        choices=["parquet", "jsonl", "insert_values", "csv"],
+        help="load file format (default: parquet on duckdb, the destination's own elsewhere)",
+    )
     parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the token")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser.parse_args(argv)
@@ -125,7 +130,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             timer.run("pending", pipeline.load)
         refresh = "drop_sources" if args.full_refresh else None
         print(f"Extracting from {base_url} ...")
-        timer.run("extract", pipeline.extract, source, refresh=refresh)
+        # parquet loads DuckDB ~20x faster than INSERT statements (medium: 3 s vs 70 s)
+        file_format = args.file_format or ("parquet" if args.destination == "duckdb" else None)
+        timer.run("extract", pipeline.extract, source, refresh=refresh, loader_file_format=file_format)
         print("Normalizing ...")
         timer.run("normalize", pipeline.normalize)
         print(f"Loading into {args.destination} ...")

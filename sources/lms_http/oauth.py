@@ -214,16 +214,27 @@ class RefreshTokenAuth(AuthBase):
         """
         rejected = _bearer_of(request)
         with self._lock:
-            if rejected is not None and rejected != self._access_token:
-                pass  # someone refreshed since this request was signed: just re-sign it
-            elif self._reactive and self._clock() - self._issued_at < self._lifetime * REACTIVE_GUARD:
+            now = self._clock()
+            current = self._access_token
+            if (
+                rejected is not None
+                and rejected != current
+                and current is not None
+                and now < self._expires_at
+            ):
+                pass  # another worker refreshed since this request was signed: just re-sign it
+            elif (
+                rejected == current
+                and self._reactive
+                and now - self._issued_at < self._lifetime * REACTIVE_GUARD
+            ):
                 # a token a 401 just made is rejected at once: refreshing again cannot fix that
                 logger.warning("%s rejected a freshly refreshed access token; not refreshing again", self.lms)
                 return False
             else:
                 logger.info("%s answered 401; refreshing the access token once", self.lms)
                 self._refresh()
-                self._reactive = True
+                self._reactive = rejected == current
                 self.reactive_refreshes += 1
             request.headers["Authorization"] = f"Bearer {self._access_token}"
             return True
