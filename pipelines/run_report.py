@@ -55,9 +55,9 @@ def format_summary(
     """A short human-readable report of one run."""
     lines = [f"== {title} =="]
     lines.append(f"destination: {load_info.destination_name}  dataset: {load_info.dataset_name}")
-    lines.append(f"{'table':<22}{'rows this run':>14}{'rows in table':>15}")
+    lines.append(f"{'table':<26}{'rows this run':>14}{'rows in table':>15}")
     for table in sorted(set(loaded) | set(totals)):
-        lines.append(f"{table:<22}{loaded.get(table, 0):>14}{totals.get(table, 0):>15}")
+        lines.append(f"{table:<26}{loaded.get(table, 0):>14}{totals.get(table, 0):>15}")
     retries = ", ".join(f"{k} {v}" for k, v in sorted(http.get("retries", {}).items())) or "none"
     lines.append(
         f"requests: {http.get('requests', 0)}  throttled replies: {http.get('throttled', 0)}  "

@@ -117,7 +117,8 @@ class TokenService:
             new_refresh = secrets.token_urlsafe(32)
             self._refresh.add(new_refresh)
             access = _access_token()
-            self._access[access] = self._clock() + self.access_token_ttl
+            # a token lives exactly the whole seconds `expires_in` reports, never less
+            self._access[access] = self._clock() + max(1, math.ceil(self.access_token_ttl))
         return TokenReply(
             200,
             {

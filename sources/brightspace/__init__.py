@@ -102,10 +102,6 @@ def brightspace_source(
             poll_policy=PollPolicy(timeout=export_timeout_seconds),
         )
     exports = DataHubExports(api)
-    # the org units the app may not read, reported in source state; bound on the extract thread
-    # (state touched while the source is built is not the state the run commits)
-    report: dict[str, list[dict[str, Any]]] = {"skipped": []}
-
     def guarded(
         scope: str, org_unit_id: int, fetch: Callable[[], list[dict[str, Any]]]
     ) -> list[dict[str, Any]]:
@@ -115,7 +111,7 @@ def brightspace_source(
             if strict:
                 raise
             logger.warning("skipping %s of org unit %s: %s", scope, org_unit_id, exc)
-            report["skipped"].append({"resource": scope, "org_unit_id": org_unit_id, "reason": str(exc)})
+            api.stats.record_skipped(scope, "org_unit_id", org_unit_id, str(exc))
             return []
 
     @dlt.resource(
@@ -132,9 +128,6 @@ def brightspace_source(
 
     @dlt.resource(name="course_offering_ids", selected=False)
     def course_offering_ids() -> Iterator[int]:
-        # every per-course resource is fed from here, so this runs first: start a fresh report
-        report["skipped"] = dlt.current.source_state().setdefault("skipped_scopes", [])
-        report["skipped"].clear()
         if org_unit_ids:
             yield from (int(ou) for ou in org_unit_ids)
             return

@@ -413,10 +413,9 @@ def test_forbidden_course_is_skipped_and_reported_or_fails_in_strict_mode(
 ) -> None:
     shard = sorted(k[0] for k in sandbox.truth_keys("courses"))[:2]
     sandbox.fail_next(1, 403)  # the first course route called answers 403 (no permission)
-    load(
-        pipeline, make_api(sandbox, max_in_flight=1), resources=["courses", "grade_setup"], org_unit_ids=shard
-    )
-    skipped = pipeline.state["sources"]["brightspace"]["skipped_scopes"]
+    api = make_api(sandbox, max_in_flight=1)
+    load(pipeline, api, resources=["courses", "grade_setup"], org_unit_ids=shard)
+    skipped = api.stats.skipped
     assert [s["resource"] for s in skipped] == ["courses"]
     forbidden = skipped[0]["org_unit_id"]
     loaded = [k[0] for k in keys_in(pipeline, "courses")]

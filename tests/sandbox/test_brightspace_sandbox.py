@@ -343,10 +343,10 @@ def test_refresh_tokens_rotate_and_are_single_use(sb: BrightspaceSandbox) -> Non
 
 def test_access_tokens_expire_and_can_be_revoked() -> None:
     clock = FakeClock()
-    with BrightspaceSandbox(access_token_ttl=0.5, throttle="off", clock=clock) as sb:
+    with BrightspaceSandbox(access_token_ttl=2.0, throttle="off", clock=clock) as sb:
         client = Valence(sb, sb.initial_refresh_token)
         assert client.get(f"{LP}/users/whoami").status_code == 200
-        clock.now += 0.5
+        clock.now += 2.0
         expired = client.get(f"{LP}/users/whoami")
         assert expired.status_code == 401 and "invalid_token" in expired.headers["WWW-Authenticate"]
         client.login()
