@@ -18,7 +18,6 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException  # n
 from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts  # noqa: E402
 from sources.canvas import CanvasApi, canvas_source  # noqa: E402
 from sources.lms_http.errors import LmsApiError  # noqa: E402
-from sources.lms_http.retry import RetryPolicy  # noqa: E402
 
 PIPELINE_NAME = "canvas_pipeline"
 RESOURCES = [
@@ -99,12 +98,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     timer = StageTimer()
     with ExitStack() as stack:
         base_url, token = resolve_connection(args, stack)
-        api = CanvasApi(
-            base_url,
-            token,
-            max_in_flight=args.max_in_flight,
-            policy=RetryPolicy(),
-        )
+        api = CanvasApi(base_url, token, max_in_flight=args.max_in_flight)
         source = canvas_source(
             base_url=base_url,
             access_token=token,

@@ -13,7 +13,7 @@ from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
 from requests import HTTPError, Response
 
 from ..lms_http.client import GovernedClient
-from ..lms_http.errors import LmsApiError, translate_http_error
+from ..lms_http.errors import translate_http_error
 from ..lms_http.governor import LeakyBucketModel, ThrottleGovernor
 from ..lms_http.retry import RetryPolicy
 from ..lms_http.stats import RequestStats
@@ -131,10 +131,6 @@ class CanvasApi:
 _EMBEDDED = ("user", "assignment", "course", "submission_history", "submission_comments", "rubric_assessment")
 
 
-def shape_account(row: dict[str, Any]) -> dict[str, Any]:
-    return row
-
-
 def shape_enrollment(row: dict[str, Any]) -> dict[str, Any]:
     row = {k: v for k, v in row.items() if k not in _EMBEDDED}
     grades = row.pop("grades", None) or {}
@@ -173,10 +169,3 @@ def shape_submission(row: dict[str, Any], course_id: int) -> dict[str, Any]:
     row["course_id"] = course_id
     return row
 
-
-def raise_unless_permission(exc: LmsApiError) -> None:
-    """Re-raise anything that is not a per-scope permission refusal."""
-    from ..lms_http.errors import LmsPermissionError
-
-    if not isinstance(exc, LmsPermissionError):
-        raise exc

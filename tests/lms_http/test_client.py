@@ -97,7 +97,7 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
     rng = random.Random(1)
     delays = [backoff_seconds(policy, n, rng) for n in range(1, 7)]
     ceilings = [1, 2, 4, 8, 10, 10]
-    assert all(c / 10 <= d <= c for d, c in zip(delays, ceilings))
+    assert all(c / 10 <= d <= c for d, c in zip(delays, ceilings, strict=True))
     assert len(set(delays)) == len(delays)  # jittered, not lock-step
     assert backoff_seconds(RetryPolicy(jitter=False), 3) == 4.0
 
