@@ -23,6 +23,15 @@ from sources.brightspace import brightspace_source, connect  # noqa: E402
 from sources.brightspace.settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL  # noqa: E402
 from sources.lms_http.errors import LmsApiError  # noqa: E402
 from sources.lms_http.retry import RetryPolicy  # noqa: E402
+from pipelines.lms_inputs import (  # noqa: E402
+    INPUT_FILE_ERRORS,
+    add_input_arguments,
+    describe_skipped,
+    input_locations,
+    schema_table_counts,
+    write_brightspace_demo_inputs,
+)
+from sources.sis_roster import sis_roster_source  # noqa: E402
 
 PIPELINE_NAME = "brightspace_pipeline"
 RESOURCES = [
@@ -40,6 +49,7 @@ RESOURCES = [
     "attendance_sessions",
     "attendance_user_sessions",
     "attendance_schemes",
+    "content_user_progress",
 ]
 MISSING_CONFIG = """\
 No Brightspace connection is configured. Set these (or run with --demo to load the local sandbox):
@@ -89,6 +99,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--full-refresh", action="store_true", help="drop this source's tables and state, then load all"
     )
     parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the app")
+    add_input_arguments(parser, rollcall=False)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser.parse_args(argv)
 
@@ -114,6 +125,7 @@ def resolve_connection(args: argparse.Namespace, stack: ExitStack) -> dict[str, 
         stack.callback(shutil.rmtree, token_dir, True)
         logger.info("sandbox Brightspace (%s) at %s", args.size, sandbox.base_url)
         print(f"Started the sandbox Brightspace ({args.size} institution) at {sandbox.base_url}")
+        write_brightspace_demo_inputs(args, sandbox, stack)
         return {
             "base_url": sandbox.base_url,
             "client_id": sandbox.client_id,
@@ -178,20 +190,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"Extracting from {conn['base_url']} ...")
         # parquet loads DuckDB far faster than INSERT statements
         file_format = "parquet" if args.destination == "duckdb" else None
-        timer.run("extract", pipeline.extract, source, refresh=refresh, loader_file_format=file_format)
+        roster = input_locations(args)[1]
+        # the SIS roster goes into the same dataset, for the enrolment audit (one extract step)
+        data = [source, sis_roster_source(roster)] if roster else source
+        timer.run("extract", pipeline.extract, data, refresh=refresh, loader_file_format=file_format)
         print("Normalizing ...")
         timer.run("normalize", pipeline.normalize)
         print(f"Loading into {args.destination} ...")
         load_info = timer.run("load", pipeline.load)
         loaded = rows_loaded(pipeline)
         totals = table_counts(pipeline, RESOURCES)
+        totals.update(schema_table_counts(pipeline, "sis_roster", ["sis_roster"]))
         http = api.stats.as_dict()
         print(format_summary("Brightspace load", load_info, loaded, totals, http, timer))
         skipped = http["skipped"]
         if skipped:
             print(f"skipped {len(skipped)} scope(s) the app may not read:")
             for item in skipped:
-                print(f"  {item['resource']} of org unit {item['org_unit_id']}")
+                print(f"  {describe_skipped(item)}")
         return {
             "loaded": loaded,
             "totals": totals,
@@ -210,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     try:
         run(args)
-    except (LmsApiError, PipelineStepFailed) as exc:
+    except (LmsApiError, PipelineStepFailed, *INPUT_FILE_ERRORS) as exc:
         cause = _lms_error(exc)
         if cause is None:
             raise
@@ -223,7 +239,7 @@ def _lms_error(exc: BaseException) -> LmsApiError | None:
     """The LMS error behind a failed pipeline step, if that is what failed."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, LmsApiError):
+        if isinstance(seen, (LmsApiError, *INPUT_FILE_ERRORS)):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None

@@ -18,6 +18,16 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException  # n
 from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts  # noqa: E402
 from sources.canvas import CanvasApi, canvas_source  # noqa: E402
 from sources.lms_http.errors import LmsApiError  # noqa: E402
+from pipelines.lms_inputs import (  # noqa: E402
+    INPUT_FILE_ERRORS,
+    add_input_arguments,
+    describe_skipped,
+    input_locations,
+    report_rejected_files,
+    schema_table_counts,
+    write_canvas_demo_inputs,
+)
+from sources.sis_roster import sis_roster_source  # noqa: E402
 
 PIPELINE_NAME = "canvas_pipeline"
 RESOURCES = [
@@ -30,6 +40,9 @@ RESOURCES = [
     "assignment_groups",
     "assignments",
     "submissions",
+    "student_summaries",
+    "course_activity",
+    "rollcall_attendance",
 ]
 MISSING_CONFIG = """\
 No Canvas connection is configured. Set both of these (or run with --demo to load the local sandbox):
@@ -70,6 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="load file format (default: parquet on duckdb, the destination's own elsewhere)",
     )
     parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the token")
+    add_input_arguments(parser, rollcall=True)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser.parse_args(argv)
 
@@ -82,6 +96,7 @@ def resolve_connection(args: argparse.Namespace, stack: ExitStack) -> tuple[str,
         sandbox = stack.enter_context(CanvasSandbox(size=args.size, seed=args.seed, throttle=args.throttle))
         logger.info("sandbox Canvas (%s) at %s", args.size, sandbox.base_url)
         print(f"Started the sandbox Canvas ({args.size} institution) at {sandbox.base_url}")
+        write_canvas_demo_inputs(args, sandbox, stack)
         return sandbox.base_url, sandbox.admin_token
     try:
         base_url = dlt.config["sources.canvas.base_url"]
@@ -105,6 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             account_id=args.account or "self",
             course_ids=_int_list(args.courses),
             term_ids=_int_list(args.terms),
+            rollcall_bucket_url=input_locations(args)[0],
             api=api,
         )
         if args.resources:
@@ -126,21 +142,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"Extracting from {base_url} ...")
         # parquet loads DuckDB ~20x faster than INSERT statements (medium: 3 s vs 70 s)
         file_format = args.file_format or ("parquet" if args.destination == "duckdb" else None)
-        timer.run("extract", pipeline.extract, source, refresh=refresh, loader_file_format=file_format)
+        roster = input_locations(args)[1]
+        # the SIS roster goes into the same dataset, for the enrolment audit (one extract: two
+        # extract steps would leave the first package's schema stale)
+        data = [source, sis_roster_source(roster)] if roster else source
+        timer.run("extract", pipeline.extract, data, refresh=refresh, loader_file_format=file_format)
         print("Normalizing ...")
         timer.run("normalize", pipeline.normalize)
         print(f"Loading into {args.destination} ...")
         load_info = timer.run("load", pipeline.load)
         loaded = rows_loaded(pipeline)
         totals = table_counts(pipeline, RESOURCES)
+        totals.update(schema_table_counts(pipeline, "sis_roster", ["sis_roster"]))
         http = api.stats.as_dict()
         print(format_summary("Canvas load", load_info, loaded, totals, http, timer))
         skipped = http["skipped"]
-        if skipped:
-            print(f"skipped {len(skipped)} scope(s) the token may not read:")
-            for item in skipped:
-                print(f"  {item['resource']} of course {item['course_id']}")
-        return {"loaded": loaded, "totals": totals, "http": http, "seconds": timer.seconds, "skipped": skipped}
+        scopes = [item for item in skipped if "file" not in item]  # rejected files are errors below
+        if scopes:
+            print(f"skipped {len(scopes)} scope(s) the token may not read:")
+            for item in scopes:
+                print(f"  {describe_skipped(item)}")
+        rejected = report_rejected_files(skipped)
+        return {
+            "loaded": loaded,
+            "totals": totals,
+            "http": http,
+            "seconds": timer.seconds,
+            "skipped": skipped,
+            "rejected_files": rejected,
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,10 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     try:
-        run(args)
+        if run(args)["rejected_files"]:
+            return 1  # the good files were loaded; the rejected ones need fixing
     except Exception as exc:  # a dlt step wraps the source's error: report the clear one
         cause: BaseException | None = exc
-        while cause is not None and not isinstance(cause, LmsApiError):
+        while cause is not None and not isinstance(cause, (LmsApiError, *INPUT_FILE_ERRORS)):
             cause = cause.__cause__ or cause.__context__
         if cause is None:
             raise

@@ -17,12 +17,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import BaseConverter, Map, Rule, ValidationError
 from werkzeug.wrappers import Request, Response
 
 from . import shapes
+from .content import DEFAULT_PAGE_SIZE as CONTENT_PAGE_SIZE
+from .content import course_progress
 from .datahub import DataHub, DataHubError, Extract
 from .datasets import DATA_SETS, DataSet
 from .gradebook import Gradebook
@@ -209,6 +212,7 @@ def _rules() -> list[Rule]:
         (f"{le}/<int:ou>/grades/final/values/", "final_values"),
         (f"{le}/<int:ou>/grades/final/values/<int:uid>", "final_value"),
         (f"{le}/<int:ou>/grades/exemptions/<int:uid>", "exemptions"),
+        (f"{le}/<int:ou>/content/userprogress/", "content_user_progress"),
     ]
     rules = [Rule(path, endpoint=name, methods=get) for path, name in table]
     rules.append(Rule(f"{lp}/dataExport/create", endpoint="export_create", methods=["POST"]))
@@ -779,6 +783,39 @@ class BrightspaceApp:
             raise ApiError(404, f"user {uid} is not a student of {ou}")
         return _json(
             [shapes.exemption(book, k, uid) for k in range(len(book.items)) if shapes.is_exempt(book, k, s)]
+        )
+
+    # -- content progress (le; content.py) -------------------------------------------------
+
+    def on_content_user_progress(self, request: Request, ou: int) -> Response:
+        """{ou}/content/userprogress/: ObjectListPage of UserProgressData (pageSize default 20)."""
+        course = self._course(ou)
+        users = {_int_param(v, "userId") for v in request.args.getlist("userId")}
+        objects = {_int_param(v, "objectId") for v in request.args.getlist("objectId")}
+        size = page_size_param(request.args.get("pageSize") or str(CONTENT_PAGE_SIZE))
+        after: tuple[int, ...] | None = None
+        bookmark = request.args.get("bookmark")
+        if bookmark:
+            parts = bookmark.split("_")
+            if len(parts) != 2 or not all(p.isdigit() for p in parts):
+                raise BadRequest(f"bookmark {bookmark!r} is not valid for this route")
+            after = (int(parts[0]), int(parts[1]))
+        records = [
+            p
+            for p in course_progress(self.inst, course)
+            if (not users or p.user_id in users)
+            and (not objects or p.object_id in objects)
+            and (after is None or (p.user_id, p.object_id) > after)
+        ]
+        # repeated userId / objectId filters stay in the Next URL
+        kept = [(k, v) for k, v in request.args.items(multi=True) if k != "bookmark"]
+        return _json(
+            object_list_page(
+                ((f"{p.user_id}_{p.object_id}", p) for p in records),
+                lambda p: p.as_json(),
+                size,
+                lambda last: f"{request.base_url}?{urlencode([*kept, ('bookmark', last)])}",
+            )
         )
 
     # -- Data Hub: export jobs (lp) --------------------------------------------------------

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -15,7 +16,9 @@ from . import truth
 from .activity import Changes, advance
 from .app import BrightspaceApp
 from .datahub import DataHub
+from .content import progress_rows
 from .institution import Institution
+from .sis_roster import SisRoster
 from .oauth import TokenService, derived_secret
 from .throttle import CreditBucket, ThrottleSettings
 from .timestamps import to_datetime
@@ -58,6 +61,7 @@ class BrightspaceSandbox:
         """
         started = time.perf_counter()
         self.institution = Institution(size, seed)
+        self._sis_roster = SisRoster(self.institution)  # the roster the institution came from
         key = self.institution.seed_key
         self.client_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{key}/client"))
         self.client_secret = derived_secret(key, "client-secret", 43)
@@ -175,12 +179,32 @@ class BrightspaceSandbox:
         return truth.counts(self.institution)
 
     def truth_keys(self, table: str) -> set[tuple[Any, ...]]:
-        """Primary keys of a table (see `sandbox.brightspace.truth` for each table's key)."""
+        """Primary keys of a table (see `sandbox.brightspace.truth` for each table's key).
+
+        `content_user_progress` (not in `truth()`): (OrgUnitId, ObjectId, UserId).
+        """
+        if table == "content_user_progress":
+            return {(r["OrgUnitId"], r["ObjectId"], r["UserId"]) for r in progress_rows(self.institution)}
         return truth.keys(self.institution, table)
 
     def truth_rows(self, table: str) -> list[dict[str, Any]]:
-        """Rows of a table as the API or data set serves them."""
+        """Rows of a table as the API or data set serves them.
+
+        `content_user_progress`: UserProgressData of `{ou}/content/userprogress/` plus OrgUnitId.
+        """
+        if table == "content_user_progress":
+            return progress_rows(self.institution)
         return truth.rows(self.institution, table)
+
+    def write_sis_roster(self, path: Path) -> Path:
+        """Write the SIS roster CSV (`course_id,user_id,role,section_id,status`: offering code,
+        OrgDefinedId, ...) to `path`; see sis_roster.py for the differences planted in it."""
+        return self._sis_roster.write(Path(path))
+
+    def roster_differences(self) -> dict[str, set[tuple[str, str]]]:
+        """What an audit of the roster against Brightspace now finds, keyed by (offering code,
+        OrgDefinedId): `missing_in_lms`, `extra_in_lms`, `state_mismatch`."""
+        return self._sis_roster.differences()
 
     def advance(self, step: int | None = None) -> Changes:
         """Move the clock forward `step` seconds (default a day) and change data deterministically."""

@@ -14,6 +14,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from .analytics import SORT_COLUMNS, analytics_of
 from .institution import Institution
 from .model import Account, Course, Enrollment, Section, Submission
 from .pagination import InvalidPage, LinkBase, paginate_bookmarked, paginate_numbered
@@ -84,6 +85,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/courses/<course_id>/assignments", "assignments"),
     ("/courses/<course_id>/students/submissions", "course_submissions"),
     ("/sections/<section_id>/students/submissions", "section_submissions"),
+    ("/courses/<course_id>/analytics/student_summaries", "analytics_student_summaries"),
+    ("/courses/<course_id>/analytics/activity", "analytics_activity"),
 )
 API_PREFIX = "/api/v1"
 
@@ -112,6 +115,7 @@ class Reply:
     link: str | None = None
     status: int = 200
     headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str | None = None  # a non-JSON reply (bytes payload), e.g. a file download
 
 
 @dataclass
@@ -165,9 +169,15 @@ class CanvasApp:
         self.latency = latency
         self.forbidden_courses: set[int] = set()
         self.url_map = Map([Rule(API_PREFIX + path, endpoint=name, methods=["GET"]) for path, name in ROUTES])
+        # the write path (SIS imports, enrollment writes, reports, Progress, files) lives in
+        # write_endpoints.py, which builds on this module, hence the import here
+        from .write_endpoints import WriteEndpoints
+
+        self.writes = WriteEndpoints(self)
         self.route_names = {
             name: API_PREFIX + path.replace("<", ":").replace(">", "") for path, name in ROUTES
         }
+        self.route_names.update(self.writes.route_names(API_PREFIX))
 
     # ---- WSGI -----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -178,7 +188,9 @@ class CanvasApp:
             endpoint, view_args = self.url_map.bind_to_environ(environ).match()
             route = self.route_names[endpoint]
         except HTTPException:
-            route = "(unmatched)"
+            matched = self.writes.match(environ)  # the write path's routes, by method
+            endpoint, view_args = matched if matched else (None, {})
+            route = self.route_names[endpoint] if endpoint else "(unmatched)"
         token = self._token_from(request)
         identifier = f"token:{token}" if token else f"ip:{request.remote_addr}"
         reservation = self.throttle.admit(identifier)
@@ -197,8 +209,8 @@ class CanvasApp:
             reply = Reply({"errors": [{"message": "An error occurred."}]}, items=0, status=500)
         cost = self.throttle.settings.cost(reply.items)
         remaining = self.throttle.finish(reservation, cost)
-        body = _dumps(reply.payload)
-        headers = [("content-type", "application/json; charset=utf-8")]
+        body = reply.payload if isinstance(reply.payload, bytes) else _dumps(reply.payload)
+        headers = [("content-type", reply.content_type or "application/json; charset=utf-8")]
         if reply.link:
             headers.append(("link", reply.link))
         headers.extend(reply.headers)
@@ -242,9 +254,10 @@ class CanvasApp:
         ctx = Ctx(
             request, request.args, info, LinkBase.from_request(request.host_url, request.path, request.args)
         )
-        handler = getattr(self, endpoint)
+        handler = getattr(self, endpoint, None) or getattr(self.writes, endpoint)
         try:
             with self.inst.lock:
+                self.writes.settle()  # async jobs whose time has come take effect first
                 return handler(ctx, **view_args)
         except InvalidPage:
             raise ApiError(404, NOT_FOUND) from None
@@ -331,7 +344,8 @@ class CanvasApp:
         states = {COURSE_STATE_ALIASES.get(s, s) for s in ctx.values("state")}
         if states and "all" not in states:
             rows = [c for c in rows if c.workflow_state in states]
-        # (no deleted courses exist, so the default "all but deleted" keeps every course)
+        elif not states:  # the default is all but deleted (SIS imports can delete courses)
+            rows = [c for c in rows if c.workflow_state != "deleted"]
         term = ctx.args.get("enrollment_term_id")
         if term:
             term_id = _term_id(inst, term)
@@ -509,6 +523,30 @@ class CanvasApp:
             rows = [a for a in rows if a.id in wanted]
         page, link = paginate_numbered(rows, ctx.args, ctx.link_base)
         return Reply([assignment_json(a) for a in page], len(page), link)
+
+    # ---- analytics (analytics.py) --------------------------------------------------------------
+    def _analytics_course(self, ctx: Ctx, course_id: str) -> Course:
+        course = self._course(ctx, course_id)
+        if course.id in analytics_of(self.inst).disabled_courses:
+            raise ApiError(404, NOT_FOUND)  # Analytics is not enabled for this course
+        return course
+
+    def analytics_student_summaries(self, ctx: Ctx, course_id: str) -> Reply:
+        """GET /courses/:id/analytics/student_summaries (`sort_column`, `student_id`), numbered pages."""
+        course = self._analytics_course(ctx, course_id)
+        sort_column = ctx.args.get("sort_column")
+        if sort_column is not None and sort_column not in SORT_COLUMNS:
+            raise ApiError(400, {"errors": [{"message": f"invalid sort_column {sort_column}"}]})
+        raw_student = ctx.args.get("student_id")
+        rows = analytics_of(self.inst).summaries(course, sort_column, _int(raw_student) if raw_student else None)
+        page, link = paginate_numbered(rows, ctx.args, ctx.link_base)
+        return Reply(list(page), len(page), link)
+
+    def analytics_activity(self, ctx: Ctx, course_id: str) -> Reply:
+        """GET /courses/:id/analytics/activity: [{date, participations, views}] per day, unpaginated."""
+        course = self._analytics_course(ctx, course_id)
+        rows = analytics_of(self.inst).activity(course)
+        return Reply(rows, len(rows))
 
     # ---- submissions ---------------------------------------------------------------------------
     def course_submissions(self, ctx: Ctx, course_id: str) -> Reply:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from ..serving import ServerThread
 from .advance import Changes, advance_institution
+from .analytics import ENGAGEMENT_TABLES, analytics_of, engagement_keys, engagement_rows
 from .app import CanvasApp
 from .institution import Institution, build_institution
+from .rollcall import RollCall
+from .sis_roster import SisRoster
 from .payloads import (
     account_json,
     assignment_json,
@@ -72,6 +77,10 @@ class CanvasSandbox:
         self.host = host
         self.port = port
         self.institution: Institution = build_institution(size, seed)
+        # Roll Call's statuses set the "Roll Call Attendance" grades; the SIS roster is the one the
+        # institution came from (both fixed now, before any request or advance())
+        self._rollcall = RollCall(self.institution)
+        self._sis_roster = SisRoster(self.institution)
         self._tokens = TokenStore(seed)
         self._throttle = RequestThrottle(resolve_throttle(throttle), throttle_status)
         self._stats = StatsRecorder()
@@ -175,9 +184,46 @@ class CanvasSandbox:
         """Zero the request counters."""
         self._stats.reset()
 
+    # ---- write path: async jobs, notifications (write_endpoints.py) -----------------------------
+    @property
+    def job_step_seconds(self) -> float:
+        """Seconds per stage of an async job (SIS import, report, Progress); 0 finishes them at once."""
+        return self.app.writes.clock.step_seconds
+
+    @job_step_seconds.setter
+    def job_step_seconds(self, value: float) -> None:
+        self.app.writes.clock.step_seconds = value
+
+    @property
+    def job_clock(self) -> Callable[[], float]:
+        """The clock jobs progress by (time.monotonic; tests set a fake they move by hand)."""
+        return self.app.writes.clock.clock
+
+    @job_clock.setter
+    def job_clock(self, clock: Callable[[], float]) -> None:
+        self.app.writes.clock.clock = clock
+
+    @property
+    def notifications(self) -> list[tuple[int, int]]:
+        """(enrollment id, user id) of every enrollment created with enrollment[notify]=true."""
+        return list(self.app.writes.notifications)
+
+    def settle_jobs(self) -> None:
+        """Let every async job whose time has come take effect (requests do this too)."""
+        with self.institution.lock:
+            self.app.writes.settle()
+
     # ---- truth ---------------------------------------------------------------------------------
-    def truth(self) -> dict[str, int]:
-        """Row counts a complete admin extract must hold, per table."""
+    def truth(self, tables: Iterable[str] | None = None) -> dict[str, int]:
+        """Row counts a complete admin extract must hold, per table.
+
+        Args:
+            tables: Tables to count; default the nine REST tables. `ENGAGEMENT_TABLES`
+                ("student_summaries", "course_activity") are counted only when asked for.
+        """
+        self.settle_jobs()
+        if tables is not None:
+            return {table: len(self.truth_keys(table)) for table in tables}
         inst = self.institution
         with inst.lock:
             return {
@@ -193,7 +239,14 @@ class CanvasSandbox:
             }
 
     def truth_keys(self, table: str) -> set[tuple[Any, ...]]:
-        """Primary keys per table: `(id,)`, or `(course_id, assignment_id, user_id)` for submissions."""
+        """Primary keys per table: `(id,)`, or `(course_id, assignment_id, user_id)` for submissions.
+
+        Engagement tables: `(course_id, user id)` for student_summaries, `(course_id, "YYYY-MM-DD")`
+        for course_activity.
+        """
+        self.settle_jobs()
+        if table in ENGAGEMENT_TABLES:
+            return engagement_keys(self.institution, table)
         inst = self.institution
         _check_table(table)
         with inst.lock:
@@ -209,7 +262,11 @@ class CanvasSandbox:
         """The API objects of a table exactly as served with default options (submissions gain `course_id`).
 
         Enrollments are all states (as with `state[]` listing every state); users without `include[]`.
+        Engagement tables are the analytics replies of every course with analytics, plus `course_id`.
         """
+        self.settle_jobs()
+        if table in ENGAGEMENT_TABLES:
+            return engagement_rows(self.institution, table)
         inst = self.institution
         _check_table(table)
         with inst.lock:
@@ -264,6 +321,41 @@ class CanvasSandbox:
             "assignments": "assignments",
         }[table]
         return [row for c in inst.courses for row in getattr(c, attr)]
+
+    # ---- engagement, attendance and SIS inputs (analytics.py, rollcall.py, sis_roster.py) ------
+    @property
+    def analytics_disabled_courses(self) -> set[int]:
+        """Course ids whose analytics endpoints answer 404, as where Analytics is not enabled."""
+        return analytics_of(self.institution).disabled_courses
+
+    @analytics_disabled_courses.setter
+    def analytics_disabled_courses(self, value: set[int]) -> None:
+        analytics_of(self.institution).disabled_courses = set(value)
+
+    def write_rollcall_reports(self, folder: Path) -> list[Path]:
+        """Write Roll Call account-report CSVs (one per Monday-Sunday week, UTF-8) into `folder`.
+
+        Returns:
+            The files written, in week order.
+        """
+        return self._rollcall.write(Path(folder))
+
+    def rollcall_truth(self) -> list[dict[str, str]]:
+        """Every row `write_rollcall_reports` writes, keyed by the CSV header, as written."""
+        with self.institution.lock:
+            return self._rollcall.truth()
+
+    def write_sis_roster(self, path: Path) -> Path:
+        """Write the SIS roster CSV (`course_id,user_id,role,section_id,status`, SIS ids) to `path`."""
+        return self._sis_roster.write(Path(path))
+
+    def roster_differences(self) -> dict[str, set[tuple[str, str]]]:
+        """What an audit of the SIS roster against Canvas now finds, keyed by (SIS course, SIS user).
+
+        Keys: `missing_in_lms`, `extra_in_lms`, `state_mismatch` (see sis_roster.py). Before any
+        `advance()` these are exactly the planted differences.
+        """
+        return self._sis_roster.differences()
 
     # ---- evolution -----------------------------------------------------------------------------
     def advance(self, step: int | None = None) -> Changes:

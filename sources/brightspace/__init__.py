@@ -15,6 +15,7 @@ from ..lms_http.oauth import TokenStore
 from ..lms_http.retry import RetryPolicy
 from . import shaping
 from .datahub import DataHubExports, column_hints, next_since, parse_utc, primary_key_of, read_csv_rows
+from .engagement import content_progress_resource
 from .grade_values import CourseGradeValueSync
 from .helpers import BrightspaceApi, connect
 from .settings import (
@@ -59,7 +60,7 @@ def brightspace_source(
 ) -> Sequence[DltResource]:
     """Load a Brightspace institution: org units, courses, users, enrollments, classlists, grade
     setup, categories, objects, values (incremental) and final grades, and the Data Hub attendance
-    data sets (export jobs).
+    data sets (export jobs), and content progress per course (engagement).
 
     Args:
         base_url: the Brightspace host, e.g. `https://school.brightspace.com`.
@@ -233,4 +234,5 @@ def brightspace_source(
         *(course_child(child) for child in COURSE_CHILDREN),
         grade_values,
         *(data_hub(data_set) for data_set in DATA_HUB_SETS),
+        content_progress_resource(courses, api, strict),
     ]

@@ -14,6 +14,8 @@ from ..lms_http.retry import RetryPolicy
 from .helpers import CanvasApi, shape_assignment_group, shape_child, shape_enrollment
 from .settings import COLUMNS, COURSE_CHILDREN, DEFAULT_OVERLAP_SECONDS
 from .submissions import CourseSubmissionSync
+from .engagement import engagement_resources
+from .rollcall import rollcall_resource
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ def canvas_source(
     retry_max_attempts: int = 8,
     retry_base_delay: float = 1.0,
     request_timeout: float = 60.0,
+    rollcall_bucket_url: str | None = None,
+    rollcall_file_glob: str = "*.csv",
     api: CanvasApi | None = None,
 ) -> Sequence[DltResource]:
     """Load a Canvas account: accounts, terms, courses, users, sections, enrollments (with
@@ -55,6 +59,9 @@ def canvas_source(
         retry_max_attempts: attempts per request for throttled, 5xx and connection failures.
         retry_base_delay: first backoff delay in seconds (doubles, with jitter).
         request_timeout: seconds before a request is abandoned and retried.
+        rollcall_bucket_url: folder or bucket holding Roll Call attendance CSVs; None (the
+            default) leaves the `rollcall_attendance` resource out.
+        rollcall_file_glob: which files under `rollcall_bucket_url` are Roll Call reports.
         api: a ready client (tests and benchmarks share one to read its statistics).
 
     Returns:
@@ -159,4 +166,17 @@ def canvas_source(
         users,
         *(course_child(name, path, params) for name, path, params in COURSE_CHILDREN),
         submissions,
+        *engagement_resources(courses, api, strict),
+        *(
+            [
+                rollcall_resource(
+                    rollcall_bucket_url,
+                    rollcall_file_glob,
+                    strict=strict,
+                    on_rejected=lambda name, reason: api.stats.record_skipped("rollcall_attendance", "file", name, reason),
+                )
+            ]
+            if rollcall_bucket_url
+            else []
+        ),
     ]

@@ -190,7 +190,15 @@ def test_forbidden_course_is_skipped_and_reported_or_fails_in_strict_mode(
     skipped = api.stats.skipped
     # every course child of the forbidden course is reported, nothing else
     assert {s["course_id"] for s in skipped} == {forbidden}
-    assert {s["resource"] for s in skipped} == {"sections", "enrollments", "assignment_groups", "assignments", "submissions"}
+    assert {s["resource"] for s in skipped} == {
+        "sections",
+        "enrollments",
+        "assignment_groups",
+        "assignments",
+        "submissions",
+        "student_summaries",
+        "course_activity",
+    }
     assert forbidden not in {k[0] for k in keys_in(pipeline, "submissions")}
     with pytest.raises(Exception) as info:
         load(pipeline, make_api(sandbox), strict=True)

@@ -1,0 +1,74 @@
+-- One row per student enrollment: page views and participations to date (Canvas course
+-- analytics), last activity and time spent, and the dated work the gradebook holds.
+with enrollments as (
+    select * from {{ ref('int_enrollments_unioned') }}
+    where role = 'student'
+),
+
+summaries as (
+    select * from {{ ref('stg_canvas__student_summaries') }}
+),
+
+classlists as (
+    select * from {{ ref('stg_brightspace__classlists') }}
+),
+
+gradebook as (
+    select * from {{ ref('int_gradebook_unioned') }}
+),
+
+work as (
+    select
+        enrollment_key,
+        count(submitted_at) as submitted_count,
+        sum(case when is_late then 1 else 0 end) as late_count,
+        sum(case when is_missing then 1 else 0 end) as missing_count,
+        max(submitted_at) as last_submitted_at,
+        count(distinct {{ week_start(utc_date('submitted_at')) }}) as weeks_with_submissions_count
+    from gradebook
+    group by enrollment_key
+),
+
+joined as (
+    select
+        enrollments.enrollment_key,
+        enrollments.course_key,
+        enrollments.lms,
+        enrollments.course_id,
+        enrollments.sis_course_id,
+        enrollments.person_id as student_id,
+        enrollments.sis_user_id as sis_student_id,
+        enrollments.enrollment_state,
+        summaries.page_views,
+        summaries.participations,
+        summaries.course_max_page_views,
+        summaries.course_max_participations,
+        summaries.page_views_level,
+        summaries.participations_level,
+        summaries.work_on_time_count,
+        summaries.work_late_count,
+        summaries.work_missing_count,
+        summaries.work_floating_count,
+        summaries.student_id is not null as has_course_analytics,
+        coalesce(enrollments.last_activity_at, classlists.last_accessed_at) as last_activity_at,
+        {{ utc_date('coalesce(enrollments.last_activity_at, classlists.last_accessed_at)') }} as last_activity_date,
+        enrollments.total_activity_seconds,
+        coalesce(work.submitted_count, 0) as submitted_count,
+        coalesce(work.late_count, 0) as late_submission_count,
+        coalesce(work.missing_count, 0) as missing_submission_count,
+        work.last_submitted_at,
+        coalesce(work.weeks_with_submissions_count, 0) as weeks_with_submissions_count
+    from enrollments
+    left join summaries
+        on enrollments.lms = 'canvas'
+        and enrollments.course_id = summaries.course_id
+        and enrollments.person_id = summaries.student_id
+    left join classlists
+        on enrollments.lms = 'brightspace'
+        and enrollments.course_id = classlists.course_id
+        and enrollments.person_id = classlists.user_id
+    left join work
+        on enrollments.enrollment_key = work.enrollment_key
+)
+
+select * from joined

@@ -1,0 +1,101 @@
+"""Load the sandboxes into one destination (datasets canvas and brightspace), as the SQL tests need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dlt
+
+import sources.brightspace as brightspace_package
+from sandbox.brightspace import BrightspaceSandbox
+from sandbox.canvas import CanvasSandbox
+from sources.brightspace import brightspace_source, connect
+from sources.brightspace.settings import DataHubSet
+from sources.canvas import CanvasApi, canvas_source
+from sources.lms_http.jobs import PollPolicy
+from sources.lms_http.retry import RetryPolicy
+from sources.sis_roster import sis_roster_source
+
+# fast retries and polls: the sandboxes' windows and job steps pass in real time
+FAST = RetryPolicy(max_attempts=10, base_delay=0.05, max_delay=1.0)
+FAST_POLL = PollPolicy(first_delay=0.05, factor=2.0, max_delay=0.5, timeout=60.0)
+
+# The Data Hub set that says which grade values are exempt (IsExempt). The source does not load it
+# yet; without it the SQL cannot tell an exempt value from a blank one in "treat ungraded as 0"
+# courses and leaves those final grades out of the comparison (course_grade_agreement.is_compared).
+GRADE_RESULTS = DataHubSet(
+    "Grade Results",
+    "grade_results",
+    ("GradeObjectId", "OrgUnitId", "UserId"),
+    {
+        "GradeObjectId": "bigint",
+        "OrgUnitId": "bigint",
+        "UserId": "bigint",
+        "PointsNumerator": "double",
+        "PointsDenominator": "double",
+        "WeightedNumerator": "double",
+        "WeightedDenominator": "double",
+        "IsReleased": "bool",
+        "IsDropped": "bool",
+        "LastModified": "timestamp",
+        "LastModifiedBy": "bigint",
+        "IsExempt": "bool",
+        "GradeReleasedDate": "timestamp",
+        "Version": "bigint",
+    },
+    org_unit_column="OrgUnitId",
+)
+
+
+def load_canvas(
+    destination: Any, sandbox: CanvasSandbox, inputs: Path | None = None, dataset: str = "canvas"
+) -> dlt.Pipeline:
+    """Load the whole Canvas sandbox into `destination` / `dataset`; with `inputs` (a folder), also
+    the sandbox's Roll Call reports and SIS roster, as the demo does."""
+    pipeline = dlt.pipeline("sql_canvas", destination=destination, dataset_name=dataset)
+    api = CanvasApi(sandbox.base_url, sandbox.admin_token, policy=FAST)
+    rollcall = None
+    data: list[Any] = []
+    if inputs is not None:
+        sandbox.write_rollcall_reports(inputs / "rollcall")
+        rollcall = str(inputs / "rollcall")
+        data.append(sis_roster_source(str(sandbox.write_sis_roster(inputs / "sis_roster.csv"))))
+    source = canvas_source(base_url=sandbox.base_url, access_token="unused", rollcall_bucket_url=rollcall, api=api)
+    info = pipeline.run([source, *data])
+    assert not info.has_failed_jobs
+    return pipeline
+
+
+def load_brightspace(
+    destination: Any,
+    sandbox: BrightspaceSandbox,
+    token_file: str,
+    dataset: str = "brightspace",
+    grade_results: bool = True,
+) -> dlt.Pipeline:
+    """Load the whole Brightspace sandbox into `destination` / `dataset` (with Grade Results by default)."""
+    pipeline = dlt.pipeline("sql_brightspace", destination=destination, dataset_name=dataset)
+    api = connect(
+        sandbox.base_url,
+        sandbox.client_id,
+        sandbox.client_secret,
+        sandbox.initial_refresh_token,
+        token_url=sandbox.token_url,
+        refresh_token_file=token_file,
+        policy=FAST,
+        poll_policy=FAST_POLL,
+    )
+    sets = brightspace_package.DATA_HUB_SETS
+    if grade_results and GRADE_RESULTS.table not in {d.table for d in sets}:
+        # the source makes one export resource per entry of this module-level table
+        brightspace_package.DATA_HUB_SETS = (*sets, GRADE_RESULTS)
+    try:
+        source = brightspace_source(
+            base_url=sandbox.base_url, client_id="unused", client_secret="unused", refresh_token=None, api=api
+        )
+    finally:
+        brightspace_package.DATA_HUB_SETS = sets
+    info = pipeline.run(source)
+    assert not info.has_failed_jobs
+    return pipeline
