@@ -19,6 +19,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException  # n
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts  # noqa: E402
+from pipelines.transform import add_transform_arguments, transform_after_load  # noqa: E402
 from sources.brightspace import brightspace_source, connect  # noqa: E402
 from sources.brightspace.settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL  # noqa: E402
 from sources.lms_http.errors import LmsApiError  # noqa: E402
@@ -100,6 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the app")
     add_input_arguments(parser, rollcall=False)
+    add_transform_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser.parse_args(argv)
 
@@ -214,6 +216,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "http": http,
             "seconds": timer.seconds,
             "skipped": skipped,
+            # the SQL models in sql/ run after every load unless --no-transform
+            **transform_after_load(pipeline, args),
         }
 
 
@@ -225,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     try:
-        run(args)
+        if run(args)["transform_failed"]:
+            return 1
     except (LmsApiError, PipelineStepFailed, *INPUT_FILE_ERRORS) as exc:
         cause = _lms_error(exc)
         if cause is None:

@@ -16,6 +16,7 @@ import dlt  # noqa: E402
 from dlt.common.configuration.exceptions import ConfigFieldMissingException  # noqa: E402
 
 from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts  # noqa: E402
+from pipelines.transform import add_transform_arguments, transform_after_load  # noqa: E402
 from sources.canvas import CanvasApi, canvas_source  # noqa: E402
 from sources.lms_http.errors import LmsApiError  # noqa: E402
 from pipelines.lms_inputs import (  # noqa: E402
@@ -84,6 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the token")
     add_input_arguments(parser, rollcall=True)
+    add_transform_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser.parse_args(argv)
 
@@ -163,6 +165,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for item in scopes:
                 print(f"  {describe_skipped(item)}")
         rejected = report_rejected_files(skipped)
+        # the SQL models in sql/ run after every load unless --no-transform
+        transformed = transform_after_load(pipeline, args)
         return {
             "loaded": loaded,
             "totals": totals,
@@ -170,6 +174,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "seconds": timer.seconds,
             "skipped": skipped,
             "rejected_files": rejected,
+            **transformed,
         }
 
 
@@ -181,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     try:
-        if run(args)["rejected_files"]:
+        outcome = run(args)
+        if outcome["rejected_files"] or outcome["transform_failed"]:
             return 1  # the good files were loaded; the rejected ones need fixing
     except Exception as exc:  # a dlt step wraps the source's error: report the clear one
         cause: BaseException | None = exc

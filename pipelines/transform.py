@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -71,7 +73,7 @@ class TransformSummary:
         for name, value in self.headline.items():
             if isinstance(value, float):
                 value = f"{value:.2f}"
-            lines.append(f"  {name:<40}{value if value is not None else '-'}")
+            lines.append(f"  {name:<46}{value if value is not None else '-'}")
         return "\n".join(lines)
 
 
@@ -244,7 +246,8 @@ def run_models(
     if outcome.exception is not None or not outcome.success:
         reason = failures or [str(outcome.exception or "dbt reported failure without a failing node")]
         raise TransformError(
-            f"dbt {command} failed on {target} ({len(reason)} problem(s)):\n  " + "\n  ".join(reason)
+            f"dbt {command} failed on {target} ({len(reason)} problem(s)):\n  "
+            + "\n  ".join(reason)
             + f"\nLogs: {work / 'logs' / 'dbt.log'}",
             reason,
         )
@@ -265,15 +268,24 @@ def run_models(
 
 
 HEADLINE_QUERIES: dict[str, str] = {
-    "students (enrollments in course_grades)": "select count(*) from {s}.course_grades",
+    "student enrollments": "select count(*) from {s}.course_grades",
     "gradebook rows": "select count(*) from {s}.gradebook",
     "mean current score": "select avg(current_score) from {s}.course_grades",
-    "grades compared with the LMS": "select count(*) from {s}.course_grade_agreement",
-    "max |ours - LMS| (points)": "select max(score_difference) from {s}.course_grade_agreement",
-    "attendance rate (present or late)": (
-        "select sum(present_count + late_count) * 100.0 / nullif(sum(recorded_count - excused_count), 0) "
-        "from {s}.attendance_weekly"
+    "grades compared with the LMS": "select count(*) from {s}.course_grade_agreement where is_compared",
+    "max |ours - LMS| (points)": (
+        "select max(score_difference) from {s}.course_grade_agreement where is_compared"
     ),
+    "grades not compared (exemptions not loaded)": (
+        "select count(*) from {s}.course_grade_agreement where not is_compared"
+    ),
+    "attendance rate % (present or late)": (
+        "select sum(present_count + late_count) * 100.0 "
+        "/ nullif(sum(present_count + late_count + absent_count), 0) from {s}.attendance_weekly"
+    ),
+    "students with engagement data": (
+        "select sum(case when has_engagement_data then 1 else 0 end) from {s}.engagement_students"
+    ),
+    "SIS roster differences": "select count(*) from {s}.enrollment_audit where audit_status <> 'in_sync'",
 }
 
 
@@ -293,3 +305,47 @@ def headline_numbers(pipeline: Pipeline, analytics_schema: str) -> dict[str, Any
     finally:
         _close_pipeline_connections(pipeline)
     return numbers
+
+
+# ---- the pipelines' side: `--no-transform` and the run after a load ------------------------------
+
+
+def add_transform_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add `--no-transform`, `--models` and `--analytics-schema` to a pipeline's parser."""
+    parser.add_argument(
+        "--no-transform",
+        action="store_true",
+        help="load only; do not build the SQL models in sql/ afterwards",
+    )
+    parser.add_argument("--models", help="dbt selection of the models to build (default: all)")
+    parser.add_argument(
+        "--analytics-schema",
+        default=DEFAULT_ANALYTICS_SCHEMA,
+        help=f"schema the marts are built in (default {DEFAULT_ANALYTICS_SCHEMA})",
+    )
+
+
+def transform_after_load(pipeline: Pipeline, args: argparse.Namespace) -> dict[str, Any]:
+    """Build the models after a load unless `--no-transform`; print the summary or the error.
+
+    Returns:
+        {"transform_failed": bool, "transform": TransformSummary | None}.
+    """
+    if getattr(args, "no_transform", False):
+        return {"transform_failed": False, "transform": None}
+    print("Building the SQL models (dbt) ...")
+    try:
+        summary = run_models(
+            pipeline,
+            select=getattr(args, "models", None),
+            analytics_schema=getattr(args, "analytics_schema", None) or DEFAULT_ANALYTICS_SCHEMA,
+        )
+    except TransformError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print(
+            "The load itself is complete; fix the models or data and rerun (or pass --no-transform).",
+            file=sys.stderr,
+        )
+        return {"transform_failed": True, "transform": None}
+    print(summary.format())
+    return {"transform_failed": False, "transform": summary}

@@ -15,11 +15,11 @@ from ..serving import ServerThread
 from . import truth
 from .activity import Changes, advance
 from .app import BrightspaceApp
-from .datahub import DataHub
 from .content import progress_rows
+from .datahub import DataHub
 from .institution import Institution
-from .sis_roster import SisRoster
 from .oauth import TokenService, derived_secret
+from .sis_roster import SisRoster
 from .throttle import CreditBucket, ThrottleSettings
 from .timestamps import to_datetime
 

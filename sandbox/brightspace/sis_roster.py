@@ -79,7 +79,12 @@ class SisRoster:
         enrolled = lms_keys(inst)
         current = [inst.courses[ou] for ou in inst.course_ids if inst.courses[ou].term_end >= SANDBOX_START]
         people = sorted(
-            {inst.users[uid].org_defined_id for c in current for uid in c.students if inst.users[uid].org_defined_id}
+            {
+                inst.users[uid].org_defined_id
+                for c in current
+                for uid in c.students
+                if inst.users[uid].org_defined_id
+            }
         )
         missing: list[Key] = []
         while len(missing) < count and current and people:

@@ -117,7 +117,9 @@ class CourseAnalytics:
         self._cache[course.id] = (inst.clock, served, numbers)
         return numbers
 
-    def summaries(self, course: Course, sort_column: str | None = None, student_id: int | None = None) -> list[dict[str, Any]]:
+    def summaries(
+        self, course: Course, sort_column: str | None = None, student_id: int | None = None
+    ) -> list[dict[str, Any]]:
         """Student summaries as `GET /courses/:id/analytics/student_summaries` serves them."""
         rows = self.numbers(course).summaries
         if student_id is not None:
@@ -264,7 +266,6 @@ def analytics_of(inst: Institution) -> CourseAnalytics:
     return found
 
 
-
 # ---- truth -------------------------------------------------------------------------------------
 ENGAGEMENT_TABLES = ("student_summaries", "course_activity")
 
@@ -280,7 +281,9 @@ def engagement_rows(inst: Institution, table: str) -> list[dict[str, Any]]:
         for course in inst.courses:
             if course.id in analytics.disabled_courses:
                 continue
-            served = analytics.summaries(course) if table == "student_summaries" else analytics.activity(course)
+            served = (
+                analytics.summaries(course) if table == "student_summaries" else analytics.activity(course)
+            )
             rows.extend({**row, "course_id": course.id} for row in served)
     return rows
 

@@ -169,10 +169,7 @@ class CanvasApp:
         self.latency = latency
         self.forbidden_courses: set[int] = set()
         self.url_map = Map([Rule(API_PREFIX + path, endpoint=name, methods=["GET"]) for path, name in ROUTES])
-        # the write path (SIS imports, enrollment writes, reports, Progress, files) lives in
-        # write_endpoints.py, which builds on this module, hence the import here
-        from .write_endpoints import WriteEndpoints
-
+        # the write path (SIS imports, enrollment writes, reports, Progress, files): write_endpoints.py
         self.writes = WriteEndpoints(self)
         self.route_names = {
             name: API_PREFIX + path.replace("<", ":").replace(">", "") for path, name in ROUTES
@@ -657,3 +654,8 @@ def _submission_key(order: str | None, descending: bool) -> Callable[[Submission
     if order == "graded_at":
         return _by_graded_at_desc if descending else _by_graded_at
     return _by_assignment_user
+
+
+# The write path builds on Reply, Ctx and ApiError above, so it is imported once they exist (at
+# module load, so a sandbox's start never pays for it).
+from .write_endpoints import WriteEndpoints  # noqa: E402

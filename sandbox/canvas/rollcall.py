@@ -211,7 +211,14 @@ class RollCall:
             if rng.random() < 0.04:  # corrected later (a late arrival, a note from the doctor)
                 marked += rng.randint(1, 3) * DAY + rng.randint(0, 8 * HOUR)
             out.append(
-                Status(plan.course_id, plan.section_id, plan.student_id, class_date, attendance, min(marked, ANCHOR_NOW))
+                Status(
+                    plan.course_id,
+                    plan.section_id,
+                    plan.student_id,
+                    class_date,
+                    attendance,
+                    min(marked, ANCHOR_NOW),
+                )
             )
         return out
 

@@ -13,8 +13,6 @@ from .advance import Changes, advance_institution
 from .analytics import ENGAGEMENT_TABLES, analytics_of, engagement_keys, engagement_rows
 from .app import CanvasApp
 from .institution import Institution, build_institution
-from .rollcall import RollCall
-from .sis_roster import SisRoster
 from .payloads import (
     account_json,
     assignment_json,
@@ -26,6 +24,8 @@ from .payloads import (
     term_json,
     user_json,
 )
+from .rollcall import RollCall
+from .sis_roster import SisRoster
 from .stats import RequestStats, StatsRecorder
 from .throttle import RequestThrottle, ThrottleSettings, resolve_throttle
 from .tokens import TokenStore

@@ -32,7 +32,13 @@ ROLES = {
     "TaEnrollment": "ta",
     "DesignerEnrollment": "designer",
 }
-SIS_STATUS = {"active": "active", "invited": "active", "completed": "completed", "inactive": "inactive", "deleted": "deleted"}
+SIS_STATUS = {
+    "active": "active",
+    "invited": "active",
+    "completed": "completed",
+    "inactive": "inactive",
+    "deleted": "deleted",
+}
 Key = tuple[str, str]  # (SIS course id, SIS user id)
 
 

@@ -11,11 +11,11 @@ from dlt.sources import DltResource
 
 from ..lms_http.errors import LmsPermissionError
 from ..lms_http.retry import RetryPolicy
+from .engagement import engagement_resources
 from .helpers import CanvasApi, shape_assignment_group, shape_child, shape_enrollment
+from .rollcall import rollcall_resource
 from .settings import COLUMNS, COURSE_CHILDREN, DEFAULT_OVERLAP_SECONDS
 from .submissions import CourseSubmissionSync
-from .engagement import engagement_resources
-from .rollcall import rollcall_resource
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +174,7 @@ def canvas_source(
                     rollcall_file_glob,
                     strict=strict,
                     on_rejected=lambda name, reason: api.stats.record_skipped("rollcall_attendance", "file", name, reason),
+                    course_ids=course_ids,
                 )
             ]
             if rollcall_bucket_url

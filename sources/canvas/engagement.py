@@ -73,8 +73,17 @@ def shape_student_summary(row: dict[str, Any], course_id: int) -> dict[str, Any]
 def shape_activity(row: dict[str, Any], course_id: int) -> dict[str, Any]:
     """One day of course activity; `date` may come as `2026-10-14` or a full timestamp."""
     raw = str(row["date"])
-    day = date.fromisoformat(raw) if len(raw) == 10 else datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
-    return {"course_id": course_id, "date": day, "views": row.get("views"), "participations": row.get("participations")}
+    day = (
+        date.fromisoformat(raw)
+        if len(raw) == 10
+        else datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
+    )
+    return {
+        "course_id": course_id,
+        "date": day,
+        "views": row.get("views"),
+        "participations": row.get("participations"),
+    }
 
 
 def engagement_resources(courses: DltResource, api: CanvasApi, strict: bool = False) -> list[DltResource]:
@@ -89,7 +98,9 @@ def engagement_resources(courses: DltResource, api: CanvasApi, strict: bool = Fa
         strict: Fail the run when a course's analytics cannot be read, instead of skipping it.
     """
 
-    def read(scope: str, course: dict[str, Any], fetch: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    def read(
+        scope: str, course: dict[str, Any], fetch: Callable[[], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
         try:
             return fetch()
         except (LmsPermissionError, LmsNotFoundError) as exc:
@@ -123,7 +134,9 @@ def engagement_resources(courses: DltResource, api: CanvasApi, strict: bool = Fa
         return read(
             "course_activity",
             course,
-            lambda: [shape_activity(r, course_id) for r in api.get(f"courses/{course_id}/analytics/activity")],
+            lambda: [
+                shape_activity(r, course_id) for r in api.get(f"courses/{course_id}/analytics/activity")
+            ],
         )
 
     def summaries(course: dict[str, Any]) -> Iterator[Any]:

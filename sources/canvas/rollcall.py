@@ -12,6 +12,7 @@ rejected with an error naming the file and what is wrong, and every other file s
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import posixpath
 from collections.abc import Callable, Iterable, Iterator
@@ -53,7 +54,9 @@ INT_COLUMNS = ("course_id", "section_id", "teacher_id", "student_id")
 KEY_COLUMNS = ("course_id", "section_id", "student_id", "class_date")
 
 ROLLCALL_COLUMNS: dict[str, dict[str, Any]] = {
-    **{name: {"data_type": "bigint", "nullable": False} for name in ("course_id", "section_id", "student_id")},
+    **{
+        name: {"data_type": "bigint", "nullable": False} for name in ("course_id", "section_id", "student_id")
+    },
     "class_date": {"data_type": "date", "nullable": False},
     **typed("bigint", "teacher_id"),
     **typed(
@@ -190,6 +193,10 @@ def parse_rollcall_csv(
     return rows
 
 
+def _location_key(bucket_url: str, file_glob: str) -> str:
+    return hashlib.sha256(f"{bucket_url.rstrip('/')}|{file_glob}".encode()).hexdigest()[:10]
+
+
 def _file_label(item: FileItemDict) -> str:
     """The file's path relative to the configured folder (its name for a flat folder)."""
     rel = item.get("relative_path") or item.get("file_name") or item["file_url"]
@@ -203,6 +210,7 @@ def rollcall_resource(
     strict: bool = False,
     on_rejected: Callable[[str, str], None] | None = None,
     credentials: Any = None,
+    course_ids: Iterable[int] | None = None,
 ) -> DltResource:
     """The `rollcall_attendance` resource: every Roll Call CSV under `bucket_url`.
 
@@ -213,10 +221,13 @@ def rollcall_resource(
         strict: Fail the run on the first rejected file instead of skipping it.
         on_rejected: Called with (file, message) for each rejected file (the run's statistics).
         credentials: Filesystem credentials; by default dlt's filesystem configuration.
+        course_ids: Keep only these courses' rows (a shard); other shards' pipelines read the
+            same files for their own courses.
 
     Returns:
         A merge resource keyed by (course_id, section_id, student_id, class_date); only files
-        modified since the last run are read.
+        modified since the last run are read. Within one run the row with the latest Timestamp
+        wins; across runs, the file read last wins.
     """
     kwargs: dict[str, Any] = {}
     if credentials is not None:
@@ -226,7 +237,10 @@ def rollcall_resource(
         file_glob=file_glob,
         incremental=dlt.sources.incremental("modification_date"),
         **kwargs,
-    ).with_name("rollcall_files")
+    ).with_name(f"rollcall_files_{_location_key(bucket_url, file_glob)}")
+    # (the listing's incremental cursor lives in state under that name: pointing the source at
+    # another folder starts a fresh cursor instead of skipping that folder's older files)
+    shard = {int(c) for c in course_ids} if course_ids else None
 
     def read(items: list[FileItemDict]) -> Iterator[list[dict[str, Any]]]:
         for item in items:
@@ -249,6 +263,8 @@ def rollcall_resource(
                 if on_rejected is not None:
                     on_rejected(label, str(error))
                 continue
+            if shard is not None:
+                rows = [row for row in rows if row["course_id"] in shard]
             logger.info("read %d Roll Call rows from %s", len(rows), label)
             if rows:
                 yield rows

@@ -73,7 +73,11 @@ def parse_roster_csv(lines: Iterable[str], file_name: str) -> list[dict[str, Any
         if len(fields) > len(header) and any(f.strip() for f in fields[len(header) :]):
             raise SisRosterFileError(file_name, f"line {line_no} has more fields than the header")
         fields = fields + [""] * (len(header) - len(fields))
-        row: dict[str, Any] = {name: (value.strip() or None) for name, value in zip(header, fields) if name}
+        row: dict[str, Any] = {
+            name: (value.strip() or None)
+            for name, value in zip(header, fields[: len(header)], strict=True)
+            if name
+        }
         for column in OPTIONAL_COLUMNS:
             row.setdefault(column, None)
         empty = [c for c in REQUIRED_COLUMNS if not row.get(c)]

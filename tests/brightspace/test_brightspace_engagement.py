@@ -60,7 +60,9 @@ def make_api(sb: BrightspaceSandbox, token_file: Path) -> BrightspaceApi:
     )
 
 
-def load(pipeline: dlt.Pipeline, api: BrightspaceApi, resources: list[str], extra: list[Any] | None = None) -> None:
+def load(
+    pipeline: dlt.Pipeline, api: BrightspaceApi, resources: list[str], extra: list[Any] | None = None
+) -> None:
     source = brightspace_source(base_url=api.base_url, client_id="unused", client_secret="unused", api=api)
     info = pipeline.run([source.with_resources(*resources), *(extra or [])])
     assert not info.has_failed_jobs
@@ -76,7 +78,9 @@ def utc(text: str | None) -> datetime | None:
 
 
 def test_content_progress_equals_truth_and_follows_a_drop(sandbox: BrightspaceSandbox, dlt_dir: Path) -> None:
-    pipeline = dlt.pipeline("bs_progress", destination=dlt.destinations.duckdb(str(dlt_dir / "w.duckdb")), dataset_name="bs")
+    pipeline = dlt.pipeline(
+        "bs_progress", destination=dlt.destinations.duckdb(str(dlt_dir / "w.duckdb")), dataset_name="bs"
+    )
     api = make_api(sandbox, dlt_dir / "rt.token")
     load(pipeline, api, PROGRESS)
     columns = "org_unit_id, object_id, user_id, num_visits, total_time, last_visited, completed, completed_date, is_read, visited, is_exempt"
@@ -111,7 +115,9 @@ def test_content_progress_equals_truth_and_follows_a_drop(sandbox: BrightspaceSa
 
 
 def test_roster_audit_finds_the_planted_differences(sandbox: BrightspaceSandbox, dlt_dir: Path) -> None:
-    pipeline = dlt.pipeline("bs_roster", destination=dlt.destinations.duckdb(str(dlt_dir / "r.duckdb")), dataset_name="bs")
+    pipeline = dlt.pipeline(
+        "bs_roster", destination=dlt.destinations.duckdb(str(dlt_dir / "r.duckdb")), dataset_name="bs"
+    )
     roster = sandbox.write_sis_roster(dlt_dir / "roster.csv")
     api = make_api(sandbox, dlt_dir / "rt.token")
     load(pipeline, api, ["courses", "enrollments"], [sis_roster_source(str(roster))])

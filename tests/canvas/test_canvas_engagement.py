@@ -147,7 +147,9 @@ def test_analytics_tables_equal_sandbox_truth(sandbox: CanvasSandbox, pipeline: 
 def test_course_without_analytics_is_skipped_and_reported(dlt_dir: Path) -> None:
     with CanvasSandbox(size="small", seed=7, throttle="off") as sb:
         pipeline = dlt.pipeline(
-            "canvas_no_analytics", destination=dlt.destinations.duckdb(str(dlt_dir / "w.duckdb")), dataset_name="c"
+            "canvas_no_analytics",
+            destination=dlt.destinations.duckdb(str(dlt_dir / "w.duckdb")),
+            dataset_name="c",
         )
         off = sorted(r["id"] for r in sb.truth_rows("courses"))[1]
         sb.analytics_disabled_courses = {off}
@@ -195,7 +197,9 @@ def test_rollcall_rows_equal_the_sandbox_reports_and_reruns_add_nothing(
     for path in files:
         os.utime(path, (later, later))
     load(pipeline, api, ["rollcall_attendance"], rollcall_bucket_url=str(folder))
-    assert pipeline.last_trace.last_normalize_info.row_counts["rollcall_attendance"] == len(expected_rollcall(sandbox))
+    assert pipeline.last_trace.last_normalize_info.row_counts["rollcall_attendance"] == len(
+        expected_rollcall(sandbox)
+    )
     assert loaded_rollcall(pipeline) == expected_rollcall(sandbox)
 
 
@@ -226,7 +230,9 @@ def test_bad_header_is_rejected_by_name_and_the_good_files_still_load(
     folder = dlt_dir / "rollcall"
     sandbox.write_rollcall_reports(folder)
     bad = folder / "rollcall_from_excel.csv"
-    bad.write_text("Course ID,Section ID,Student,Date,Attendance\n101,3001,10020,2026-09-01,present\n", encoding="utf-8")
+    bad.write_text(
+        "Course ID,Section ID,Student,Date,Attendance\n101,3001,10020,2026-09-01,present\n", encoding="utf-8"
+    )
     api = make_api(sandbox)
     with caplog.at_level(logging.ERROR, logger="sources.canvas.rollcall"):
         load(pipeline, api, ["rollcall_attendance"], rollcall_bucket_url=str(folder))
@@ -239,11 +245,29 @@ def test_bad_header_is_rejected_by_name_and_the_good_files_still_load(
     # strict mode fails the run on that file with the same clear error
     bad.write_text(bad.read_text(encoding="utf-8"), encoding="utf-8")  # a newer file is read again
     with pytest.raises(Exception) as info:
-        load(pipeline, make_api(sandbox), ["rollcall_attendance"], rollcall_bucket_url=str(folder), strict=True)
+        load(
+            pipeline, make_api(sandbox), ["rollcall_attendance"], rollcall_bucket_url=str(folder), strict=True
+        )
     err: BaseException | None = info.value
     while err is not None and not isinstance(err, RollcallFileError):
         err = err.__cause__ or err.__context__
     assert isinstance(err, RollcallFileError) and err.file_name == "rollcall_from_excel.csv"
+
+
+def test_a_course_shard_keeps_only_its_courses_rows(
+    sandbox: CanvasSandbox, pipeline: dlt.Pipeline, dlt_dir: Path
+) -> None:
+    folder = dlt_dir / "rollcall"
+    sandbox.write_rollcall_reports(folder)
+    shard = sorted({int(r["Course ID"]) for r in sandbox.rollcall_truth()})[:1]
+    load(
+        pipeline,
+        make_api(sandbox),
+        ["rollcall_attendance"],
+        rollcall_bucket_url=str(folder),
+        course_ids=shard,
+    )
+    assert loaded_rollcall(pipeline) == {r for r in expected_rollcall(sandbox) if r[0] in shard}
 
 
 def test_parser_reads_the_course_report_shape_a_bom_and_spreadsheet_dates() -> None:
@@ -270,9 +294,15 @@ def test_postgres_holds_the_same_engagement_and_attendance(
 
     folder = dlt_dir / "rollcall"
     sandbox.write_rollcall_reports(folder)
-    pipeline = dlt.pipeline("canvas_engagement_pg", destination=dlt.destinations.postgres(POSTGRES_DSN), dataset_name=postgres_dataset)
+    pipeline = dlt.pipeline(
+        "canvas_engagement_pg",
+        destination=dlt.destinations.postgres(POSTGRES_DSN),
+        dataset_name=postgres_dataset,
+    )
     for _ in range(2):  # the second run merges onto the same keys
-        load(pipeline, make_api(sandbox), [*ENGAGEMENT, "rollcall_attendance"], rollcall_bucket_url=str(folder))
+        load(
+            pipeline, make_api(sandbox), [*ENGAGEMENT, "rollcall_attendance"], rollcall_bucket_url=str(folder)
+        )
     assert loaded_rollcall(pipeline) == expected_rollcall(sandbox)
     for table in ("student_summaries", "course_activity"):
         assert query(pipeline, f"select count(*) from {table}") == [(sandbox.truth([table])[table],)]

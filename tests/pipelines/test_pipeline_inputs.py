@@ -15,7 +15,9 @@ from sandbox.canvas import CanvasSandbox
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(script: str, args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    script: str, args: list[str], cwd: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
     env.update({"RUNTIME__DLTHUB_TELEMETRY": "false", "DLT_DATA_DIR": str(cwd / "dlt")}, **(extra_env or {}))
     return subprocess.run(
@@ -57,7 +59,10 @@ def test_canvas_rejects_a_bad_rollcall_file_by_name_and_loads_the_rest(dlt_dir: 
         (folder / "zz_bad.csv").write_text("Course ID,Student ID\n101,10020\n", encoding="utf-8")
         env = {"SOURCES__CANVAS__BASE_URL": sb.base_url, "SOURCES__CANVAS__ACCESS_TOKEN": sb.admin_token}
         result = run_cli(
-            "canvas_pipeline.py", ["--resources", "rollcall_attendance", "--rollcall-dir", str(folder)], dlt_dir, env
+            "canvas_pipeline.py",
+            ["--resources", "rollcall_attendance", "--rollcall-dir", str(folder)],
+            dlt_dir,
+            env,
         )
         rows = len(sb.rollcall_truth())
     assert result.returncode == 1

@@ -76,7 +76,9 @@ def test_progress_pages_give_exactly_the_truth(sb: BrightspaceSandbox) -> None:
     for ou in courses(sb):
         rows, pages = fetch_all(s, progress_url(sb, ou), {})
         assert pages == -(-len(rows) // 20) or (pages == 1 and not rows)  # 20 per page by default
-        assert [(r["UserId"], r["ObjectId"]) for r in rows] == sorted((r["UserId"], r["ObjectId"]) for r in rows)
+        assert [(r["UserId"], r["ObjectId"]) for r in rows] == sorted(
+            (r["UserId"], r["ObjectId"]) for r in rows
+        )
         got += [{**r, "OrgUnitId": ou} for r in rows]
     assert got == sb.truth_rows("content_user_progress")
     assert all(list(r)[:-1] == PROGRESS_FIELDS for r in got)
@@ -90,7 +92,9 @@ def test_progress_filters_keep_their_place_across_pages(sb: BrightspaceSandbox) 
     everything = [r for r in sb.truth_rows("content_user_progress") if r["OrgUnitId"] == ou]
     users = sorted({r["UserId"] for r in everything})[:3]
     rows, pages = fetch_all(s, progress_url(sb, ou), [("userId", u) for u in users] + [("pageSize", 2)])
-    assert pages > 1 and [r["UserId"] for r in rows] == [r["UserId"] for r in everything if r["UserId"] in users]
+    assert pages > 1 and [r["UserId"] for r in rows] == [
+        r["UserId"] for r in everything if r["UserId"] in users
+    ]
     obj = everything[0]["ObjectId"]
     rows, _ = fetch_all(s, progress_url(sb, ou), {"objectId": obj})
     assert rows and {r["ObjectId"] for r in rows} == {obj}
@@ -110,5 +114,7 @@ def test_roster_is_keyed_by_offering_code_and_org_defined_id(tmp_path: Path) -> 
     assert {r["status"] for r in rows} == {"active", "completed", "deleted"}
     diffs = sb.roster_differences()
     assert all(len(v) >= 3 for v in diffs.values())
-    assert not diffs["missing_in_lms"] & {(r["course_id"], r["user_id"]) for r in rows if r["status"] == "deleted"}
+    assert not diffs["missing_in_lms"] & {
+        (r["course_id"], r["user_id"]) for r in rows if r["status"] == "deleted"
+    }
     assert BrightspaceSandbox(size="small", seed=11).roster_differences() == diffs

@@ -38,7 +38,9 @@ select 'state_mismatch', s.course_id, s.user_id from sis_roster s
 
 @pytest.fixture
 def pipeline(dlt_dir: Path) -> dlt.Pipeline:
-    return dlt.pipeline("sis_roster_test", destination=dlt.destinations.duckdb(str(dlt_dir / "w.duckdb")), dataset_name="lms")
+    return dlt.pipeline(
+        "sis_roster_test", destination=dlt.destinations.duckdb(str(dlt_dir / "w.duckdb")), dataset_name="lms"
+    )
 
 
 def query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
@@ -48,7 +50,10 @@ def query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
 
 def file_rows(path: Path) -> set[tuple[str, ...]]:
     with path.open(encoding="utf-8", newline="") as fh:
-        return {(r["course_id"], r["user_id"], r["role"], r["section_id"] or None, r["status"]) for r in csv.DictReader(fh)}
+        return {
+            (r["course_id"], r["user_id"], r["role"], r["section_id"] or None, r["status"])
+            for r in csv.DictReader(fh)
+        }
 
 
 def roster_rows(pipeline: dlt.Pipeline) -> list[tuple[Any, ...]]:
@@ -69,9 +74,9 @@ def test_roster_loads_exactly_and_the_audit_finds_the_planted_differences(
         rows = roster_rows(pipeline)
         assert len(rows) == len(set(rows)) and set(rows) == file_rows(path)
         columns = pipeline.schemas["sis_roster"].get_table_columns("sis_roster")
-        assert {c: columns[c]["data_type"] for c in ("course_id", "user_id", "role", "section_id", "status")} == dict.fromkeys(
-            ("course_id", "user_id", "role", "section_id", "status"), "text"
-        )
+        assert {
+            c: columns[c]["data_type"] for c in ("course_id", "user_id", "role", "section_id", "status")
+        } == dict.fromkeys(("course_id", "user_id", "role", "section_id", "status"), "text")
         found: dict[str, set[tuple[str, str]]] = {k: set() for k in sb.roster_differences()}
         for kind, course_id, user_id in query(pipeline, AUDIT):
             found[kind].add((course_id, user_id))
@@ -84,18 +89,25 @@ def test_roster_loads_exactly_and_the_audit_finds_the_planted_differences(
 def test_a_folder_of_files_loads_as_one_roster(pipeline: dlt.Pipeline, dlt_dir: Path) -> None:
     folder = dlt_dir / "roster"
     folder.mkdir()
-    (folder / "fall.csv").write_text("course_id,user_id,role,section_id,status\nC1,U1,student,C1-1,active\n", encoding="utf-8")
+    (folder / "fall.csv").write_text(
+        "course_id,user_id,role,section_id,status\nC1,U1,student,C1-1,active\n", encoding="utf-8"
+    )
     # other column order, upper-case header, a BOM and an extra column
     (folder / "spring.csv").write_text(
         "\ufeffUSER_ID,COURSE_ID,STATUS,ROLE,term_id\nU2,C2,Deleted,Student,2026SP\n", encoding="utf-8"
     )
     (folder / "notes.txt").write_text("not a roster", encoding="utf-8")
     pipeline.run(sis_roster_source(str(folder)))
-    assert sorted(roster_rows(pipeline)) == [("C1", "U1", "student", "C1-1", "active"), ("C2", "U2", "student", None, "deleted")]
+    assert sorted(roster_rows(pipeline)) == [
+        ("C1", "U1", "student", "C1-1", "active"),
+        ("C2", "U2", "student", None, "deleted"),
+    ]
     assert query(pipeline, "select term_id from sis_roster where user_id = 'U2'") == [("2026SP",)]
 
 
-def test_a_bad_file_fails_by_name_and_keeps_the_previous_roster(pipeline: dlt.Pipeline, dlt_dir: Path) -> None:
+def test_a_bad_file_fails_by_name_and_keeps_the_previous_roster(
+    pipeline: dlt.Pipeline, dlt_dir: Path
+) -> None:
     folder = dlt_dir / "roster"
     folder.mkdir()
     good = folder / "a.csv"
@@ -116,6 +128,8 @@ def test_nothing_to_read_is_an_error(dlt_dir: Path) -> None:
     with pytest.raises(SisRosterFileError, match="no such file or folder"):
         sis_roster_source(str(dlt_dir / "nope.csv"))
     (dlt_dir / "empty").mkdir()
-    pipeline = dlt.pipeline("sis_empty", destination=dlt.destinations.duckdb(str(dlt_dir / "e.duckdb")), dataset_name="x")
+    pipeline = dlt.pipeline(
+        "sis_empty", destination=dlt.destinations.duckdb(str(dlt_dir / "e.duckdb")), dataset_name="x"
+    )
     with pytest.raises(Exception, match="no file matches"):
         pipeline.run(sis_roster_source(str(dlt_dir / "empty")))

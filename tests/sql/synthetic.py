@@ -106,7 +106,11 @@ def canvas_rows(courses: list[CanvasCourse]) -> dict[str, list[dict[str, Any]]]:
                         "score": w.score,
                         "excused": w.excused,
                         "workflow_state": (
-                            "pending_review" if w.pending_review else "graded" if w.score is not None else "unsubmitted"
+                            "pending_review"
+                            if w.pending_review
+                            else "graded"
+                            if w.score is not None
+                            else "unsubmitted"
                         ),
                         "posted_at": POSTED_AT if w.posted else None,
                     }
@@ -191,7 +195,11 @@ def worked_example_courses() -> list[CanvasCourse]:
     """grade-calculation.md A.9 (weighted: 86.25 / 34.50; points: 88.33 / 30.53) and the A.4
     Kane & Kane example (drop_lowest 1 keeps A 9/10 and C 0/1, drops B 80/100)."""
     kane_groups = [GroupFacts(400, 100.0, 1, 0)]
-    kane_assignments = [AssignmentFacts(441, 400, 10.0), AssignmentFacts(442, 400, 100.0), AssignmentFacts(443, 400, 1.0)]
+    kane_assignments = [
+        AssignmentFacts(441, 400, 10.0),
+        AssignmentFacts(442, 400, 100.0),
+        AssignmentFacts(443, 400, 1.0),
+    ]
     kane_work = {441: WorkFacts(9.0), 442: WorkFacts(80.0), 443: WorkFacts(0.0)}
     return [
         _a9_course(801, True, 100),
@@ -236,7 +244,11 @@ def brightspace_rows(courses: list[BrightspaceCourse]) -> dict[str, list[dict[st
         ou, book = c.org_unit_id, c.book
         tables["courses"].append({"org_unit_id": ou, "name": f"Course {ou}", "code": f"C{ou}"})
         tables["grade_setup"].append(
-            {"org_unit_id": ou, "grading_system": book.grading_system, "is_null_grade_zero": book.null_is_zero}
+            {
+                "org_unit_id": ou,
+                "grading_system": book.grading_system,
+                "is_null_grade_zero": book.null_is_zero,
+            }
         )
         for cat in book.categories.values():
             tables["grade_categories"].append(
@@ -270,15 +282,30 @@ def brightspace_rows(courses: list[BrightspaceCourse]) -> dict[str, list[dict[st
         for student_id, scores in sorted(c.students.items()):
             users.add(student_id)
             tables["enrollments"].append(
-                {"org_unit_id": ou, "user_id": student_id, "org_defined_id": f"S{student_id}", "role_name": "Student"}
+                {
+                    "org_unit_id": ou,
+                    "user_id": student_id,
+                    "org_defined_id": f"S{student_id}",
+                    "role_name": "Student",
+                }
             )
             for item_id, score in scores.items():
                 points = None if score.points is None else float(score.points)
                 tables["grade_values"].append(
-                    {"org_unit_id": ou, "grade_object_id": item_id, "user_id": student_id, "points_numerator": points}
+                    {
+                        "org_unit_id": ou,
+                        "grade_object_id": item_id,
+                        "user_id": student_id,
+                        "points_numerator": points,
+                    }
                 )
                 tables["grade_results"].append(
-                    {"org_unit_id": ou, "grade_object_id": item_id, "user_id": student_id, "is_exempt": score.exempt}
+                    {
+                        "org_unit_id": ou,
+                        "grade_object_id": item_id,
+                        "user_id": student_id,
+                        "is_exempt": score.exempt,
+                    }
                 )
             final = book.final_grade(scores)
             tables["final_grades"].append(
@@ -362,16 +389,20 @@ def random_brightspace_courses(rng: random.Random, count: int, students: int = 6
     return courses
 
 
-def load_tables(pipeline: dlt.Pipeline, tables: dict[str, list[dict[str, Any]]], hints: dict[str, Any]) -> None:
-    """Load `tables` with the source's column hints (replacing earlier rows)."""
+def load_tables(
+    pipeline: dlt.Pipeline, tables: dict[str, list[dict[str, Any]]], hints: dict[str, Any]
+) -> None:
+    """Load `tables` in one run, with the source's column hints (replacing earlier rows)."""
+    resources = []
     for name, rows in tables.items():
         if not rows:
             continue
-        columns = dict(hints.get(name, {}))
+        columns = {k: v for k, v in hints.get(name, {}).items() if not v.get("hard_delete")}
         if name == "assignment_groups":
             columns["never_drop"] = {"data_type": "json", "nullable": True}
-        info = pipeline.run(rows, table_name=name, write_disposition="replace", columns=columns)
-        assert not info.has_failed_jobs
+        resources.append(dlt.resource(rows, name=name, write_disposition="replace", columns=columns))
+    info = pipeline.run(resources)
+    assert not info.has_failed_jobs
 
 
 def load_canvas_courses(pipeline: dlt.Pipeline, courses: list[CanvasCourse]) -> None:
@@ -395,7 +426,10 @@ def b7_courses() -> list[BrightspaceCourse]:
         quizzes = CategorySpec(base + 1, Fraction(30 if weighted else 0), "even", drop_lowest=1)
         assignments = CategorySpec(base + 2, Fraction(50 if weighted else 0), "manual")
         items = [
-            *(ItemSpec(base + 10 + q, Fraction(10), quizzes.category_id, sort_order=base + 10 + q) for q in range(1, 5)),
+            *(
+                ItemSpec(base + 10 + q, Fraction(10), quizzes.category_id, sort_order=base + 10 + q)
+                for q in range(1, 5)
+            ),
             ItemSpec(base + 21, Fraction(50), assignments.category_id, Fraction(40), sort_order=base + 21),
             ItemSpec(base + 22, Fraction(50), assignments.category_id, Fraction(60), sort_order=base + 22),
             ItemSpec(base + 31, Fraction(100), None, Fraction(20 if weighted else 0), sort_order=base + 31),

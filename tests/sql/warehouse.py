@@ -61,7 +61,9 @@ def load_canvas(
         sandbox.write_rollcall_reports(inputs / "rollcall")
         rollcall = str(inputs / "rollcall")
         data.append(sis_roster_source(str(sandbox.write_sis_roster(inputs / "sis_roster.csv"))))
-    source = canvas_source(base_url=sandbox.base_url, access_token="unused", rollcall_bucket_url=rollcall, api=api)
+    source = canvas_source(
+        base_url=sandbox.base_url, access_token="unused", rollcall_bucket_url=rollcall, api=api
+    )
     info = pipeline.run([source, *data])
     assert not info.has_failed_jobs
     return pipeline
@@ -71,10 +73,12 @@ def load_brightspace(
     destination: Any,
     sandbox: BrightspaceSandbox,
     token_file: str,
+    inputs: Path | None = None,
     dataset: str = "brightspace",
     grade_results: bool = True,
 ) -> dlt.Pipeline:
-    """Load the whole Brightspace sandbox into `destination` / `dataset` (with Grade Results by default)."""
+    """Load the whole Brightspace sandbox into `destination` / `dataset` (with Grade Results by
+    default); with `inputs` (a folder), also the sandbox's SIS roster, as the demo does."""
     pipeline = dlt.pipeline("sql_brightspace", destination=destination, dataset_name=dataset)
     api = connect(
         sandbox.base_url,
@@ -96,6 +100,9 @@ def load_brightspace(
         )
     finally:
         brightspace_package.DATA_HUB_SETS = sets
-    info = pipeline.run(source)
+    data: list[Any] = []
+    if inputs is not None:
+        data.append(sis_roster_source(str(sandbox.write_sis_roster(inputs / "brightspace_sis_roster.csv"))))
+    info = pipeline.run([source, *data])
     assert not info.has_failed_jobs
     return pipeline

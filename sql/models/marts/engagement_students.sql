@@ -1,5 +1,7 @@
--- One row per student enrollment: page views and participations to date (Canvas course
--- analytics), last activity and time spent, and the dated work the gradebook holds.
+-- One row per student enrollment: page views and participations to date, last activity and time
+-- spent, and the dated work the gradebook holds. Canvas: course analytics (student summaries) and
+-- the enrollment's last_activity_at / total_activity_time. Brightspace: content topic progress
+-- (visits count as page views, time spent as activity time) and the classlist's last access.
 with enrollments as (
     select * from {{ ref('int_enrollments_unioned') }}
     where role = 'student'
@@ -13,8 +15,25 @@ classlists as (
     select * from {{ ref('stg_brightspace__classlists') }}
 ),
 
+content_progress as (
+    select * from {{ ref('stg_brightspace__content_user_progress') }}
+),
+
 gradebook as (
     select * from {{ ref('int_gradebook_unioned') }}
+),
+
+content as (
+    select
+        course_id,
+        user_id,
+        sum(visit_count) as visit_count,
+        sum(seconds_spent) as seconds_spent,
+        sum(case when is_completed then 1 else 0 end) as topics_completed_count,
+        count(*) as topics_with_progress_count,
+        max(last_visited_at) as last_visited_at
+    from content_progress
+    group by course_id, user_id
 ),
 
 work as (
@@ -39,7 +58,11 @@ joined as (
         enrollments.person_id as student_id,
         enrollments.sis_user_id as sis_student_id,
         enrollments.enrollment_state,
-        summaries.page_views,
+        coalesce(summaries.page_views, content.visit_count) as page_views,
+        case
+            when summaries.student_id is not null then 'canvas_page_views'
+            when content.user_id is not null then 'brightspace_content_visits'
+        end as page_views_measure,
         summaries.participations,
         summaries.course_max_page_views,
         summaries.course_max_participations,
@@ -49,10 +72,13 @@ joined as (
         summaries.work_late_count,
         summaries.work_missing_count,
         summaries.work_floating_count,
-        summaries.student_id is not null as has_course_analytics,
+        content.topics_completed_count,
+        content.topics_with_progress_count,
+        content.last_visited_at as last_content_visit_at,
+        (summaries.student_id is not null or content.user_id is not null) as has_engagement_data,
         coalesce(enrollments.last_activity_at, classlists.last_accessed_at) as last_activity_at,
         {{ utc_date('coalesce(enrollments.last_activity_at, classlists.last_accessed_at)') }} as last_activity_date,
-        enrollments.total_activity_seconds,
+        coalesce(enrollments.total_activity_seconds, content.seconds_spent) as total_activity_seconds,
         coalesce(work.submitted_count, 0) as submitted_count,
         coalesce(work.late_count, 0) as late_submission_count,
         coalesce(work.missing_count, 0) as missing_submission_count,
@@ -67,6 +93,10 @@ joined as (
         on enrollments.lms = 'brightspace'
         and enrollments.course_id = classlists.course_id
         and enrollments.person_id = classlists.user_id
+    left join content
+        on enrollments.lms = 'brightspace'
+        and enrollments.course_id = content.course_id
+        and enrollments.person_id = content.user_id
     left join work
         on enrollments.enrollment_key = work.enrollment_key
 )

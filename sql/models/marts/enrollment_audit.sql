@@ -2,8 +2,9 @@
 -- (per LMS: a roster is compared with the LMS whose dataset it was loaded into):
 --   missing_in_lms  the SIS enrolls them (not deleted) and the LMS has no enrollment at all;
 --   extra_in_lms    the LMS has a live enrollment the SIS does not list;
---   state_mismatch  both list it, with different statuses (LMS states in SIS words:
---                   active/invited -> active, completed, inactive, deleted);
+--   state_mismatch  both list it, with different statuses (Canvas states in SIS words:
+--                   active/invited -> active, completed, inactive, deleted); Brightspace
+--                   enrollments have no state, so there only an SIS "deleted" mismatches;
 --   in_sync         the same status on both sides, or deleted on the only side that lists it.
 -- Only courses the roster mentions are audited: a course the SIS does not manage (a sandbox
 -- shell) is not "extra".
@@ -21,14 +22,11 @@ enrollments as (
 lms_pairs_ranked as (
     select
         enrollments.*,
-        case enrollment_state
-            when 'active' then 'active'
-            when 'invited' then 'active'
-            when 'creation_pending' then 'active'
-            when 'completed' then 'completed'
-            when 'inactive' then 'inactive'
-            when 'rejected' then 'deleted'
-            when 'deleted' then 'deleted'
+        case
+            when lms = 'brightspace' then 'enrolled'
+            when enrollment_state in ('active', 'invited', 'creation_pending') then 'active'
+            when enrollment_state in ('completed', 'inactive', 'deleted') then enrollment_state
+            when enrollment_state = 'rejected' then 'deleted'
             else 'active'
         end as lms_status,
         row_number() over (
@@ -92,10 +90,15 @@ classified as (
         case
             when not is_in_lms and roster_status <> 'deleted' then 'missing_in_lms'
             when not is_in_roster and lms_status <> 'deleted' then 'extra_in_lms'
-            when is_in_lms and is_in_roster and lms_status <> roster_status then 'state_mismatch'
+            when is_in_lms and is_in_roster and lms_status = 'enrolled' and roster_status = 'deleted'
+                then 'state_mismatch'
+            when is_in_lms and is_in_roster and lms_status <> 'enrolled' and lms_status <> roster_status
+                then 'state_mismatch'
             else 'in_sync'
         end as audit_status,
-        is_in_lms and is_in_roster and roster_role <> lms_role as has_role_mismatch
+        is_in_lms and is_in_roster
+            and (case when roster_role = 'instructor' then 'teacher' else roster_role end) <> lms_role
+            as has_role_mismatch
     from compared
 )
 
