@@ -118,8 +118,7 @@ def profile_environment(pipeline: Pipeline, analytics_schema: str) -> tuple[str,
         (target name, environment variables).
     """
     target = _destination_name(pipeline)
-    with pipeline.destination_client() as client:
-        credentials = client.config.credentials  # type: ignore[attr-defined]
+    credentials = _credentials(pipeline)
     env = {
         "LMS_DBT_TARGET": target,
         "LMS_ANALYTICS_SCHEMA": analytics_schema,
@@ -155,19 +154,9 @@ def dataset_vars(pipeline: Pipeline, datasets: dict[str, str] | None = None) -> 
     return found
 
 
-def _close_pipeline_connections(pipeline: Pipeline) -> None:
-    # DuckDB allows one writer per file: make sure dlt holds no connection while dbt writes
-    try:
-        with pipeline.destination_client() as client:
-            credentials = client.config.credentials  # type: ignore[attr-defined]
-        close = getattr(credentials, "close_connection", None) or getattr(credentials, "return_conn", None)
-        pool = getattr(credentials, "conn_pool", None)
-        if pool is not None and hasattr(pool, "close"):
-            pool.close()
-        elif close is not None and getattr(credentials, "_conn_borrows", 0):
-            close()
-    except Exception:  # nothing open, or an older dlt: dbt reports a lock itself
-        logger.debug("no pipeline connection to close", exc_info=True)
+def _credentials(pipeline: Pipeline) -> Any:
+    # the job client's configuration only: no connection is opened
+    return pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
 
 
 def _failures(results: Any) -> list[str]:
@@ -237,7 +226,8 @@ def run_models(
         # of the selection would fail on a missing table)
         args += ["--select", *([select] if isinstance(select, str) else list(select))]
         args += ["--indirect-selection", "cautious"]
-    _close_pipeline_connections(pipeline)
+    # dlt opens a destination connection per step and closes it when the step ends, so the DuckDB
+    # file (one writer at a time) is free for dbt here; dbt closes its own before returning
     started = time.perf_counter()
     with _environment(env):
         outcome = dbtRunner().invoke(args)
@@ -292,18 +282,17 @@ HEADLINE_QUERIES: dict[str, str] = {
 def headline_numbers(pipeline: Pipeline, analytics_schema: str) -> dict[str, Any]:
     """A few numbers from the marts, read with the pipeline's own SQL client."""
     numbers: dict[str, Any] = {}
-    try:
-        with pipeline.sql_client() as client:
-            schema = client.capabilities.escape_identifier(analytics_schema)
-            for name, query in HEADLINE_QUERIES.items():
-                try:
-                    value = client.execute_sql(query.format(s=schema))[0][0]
-                except Exception:  # a mart left out by --select
-                    logger.debug("headline %r unavailable", name, exc_info=True)
-                    continue
-                numbers[name] = float(value) if value is not None and not isinstance(value, int) else value
-    finally:
-        _close_pipeline_connections(pipeline)
+    for name, query in HEADLINE_QUERIES.items():
+        # one client per query: a failed query (a mart left out by --select) aborts a Postgres
+        # transaction, and must not take the other numbers with it
+        try:
+            with pipeline.sql_client() as client:
+                schema = client.capabilities.escape_identifier(analytics_schema)
+                value = client.execute_sql(query.format(s=schema))[0][0]
+        except Exception:
+            logger.debug("headline %r unavailable", name, exc_info=True)
+            continue
+        numbers[name] = float(value) if value is not None and not isinstance(value, int) else value
     return numbers
 
 
