@@ -92,6 +92,18 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+@contextmanager
+def _root_logging_kept() -> Iterator[None]:
+    """dbt adds a stderr handler to the root logger; put the caller's logging back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 def _destination_name(pipeline: Pipeline) -> str:
     destination = pipeline.destination
     if destination is None:
@@ -199,8 +211,6 @@ def run_models(
     Raises:
         TransformError: dbt failed; `failures` names each failing model or test.
     """
-    from dbt.cli.main import dbtRunner
-
     target, env = profile_environment(pipeline, analytics_schema)
     variables = dataset_vars(pipeline, datasets)
     work = Path(pipeline.working_dir) / "dbt"
@@ -229,7 +239,9 @@ def run_models(
     # dlt opens a destination connection per step and closes it when the step ends, so the DuckDB
     # file (one writer at a time) is free for dbt here; dbt closes its own before returning
     started = time.perf_counter()
-    with _environment(env):
+    with _environment(env), _root_logging_kept():
+        from dbt.cli.main import dbtRunner  # imported late: dbt is heavy and configures logging
+
         outcome = dbtRunner().invoke(args)
     seconds = time.perf_counter() - started
     failures = _failures(outcome.result)

@@ -28,17 +28,21 @@ ranked as (
     from unioned
     where sis_course_id is not null
       and sis_user_id is not null
+),
+
+deduplicated as (
+    select
+        lms,
+        sis_course_id,
+        sis_user_id,
+        roster_role,
+        sis_section_id,
+        roster_status,
+        roster_row_count,
+        source_file,
+        source_line
+    from ranked
+    where roster_order = 1
 )
 
-select
-    lms,
-    sis_course_id,
-    sis_user_id,
-    roster_role,
-    sis_section_id,
-    roster_status,
-    roster_row_count,
-    source_file,
-    source_line
-from ranked
-where roster_order = 1
+select * from deduplicated

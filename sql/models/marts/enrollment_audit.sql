@@ -5,11 +5,17 @@
 --   state_mismatch  both list it, with different statuses (Canvas states in SIS words:
 --                   active/invited -> active, completed, inactive, deleted); Brightspace
 --                   enrollments have no state, so there only an SIS "deleted" mismatches;
---   in_sync         the same status on both sides, or deleted on the only side that lists it.
+--   in_sync         the same status on both sides, or deleted on the only side that lists it;
+--   course_not_in_lms  the roster's course is not among the LMS courses loaded (not created yet,
+--                   or outside the shard this warehouse holds): nothing to compare it with.
 -- Only courses the roster mentions are audited: a course the SIS does not manage (a sandbox
 -- shell) is not "extra".
 with roster as (
     select * from {{ ref('int_sis_roster_unioned') }}
+),
+
+courses as (
+    select * from {{ ref('int_courses_unioned') }}
 ),
 
 enrollments as (
@@ -46,6 +52,12 @@ lms_pairs as (
     where pair_order = 1
 ),
 
+loaded_courses as (
+    select distinct lms, sis_course_id
+    from courses
+    where sis_course_id is not null
+),
+
 audited_courses as (
     select distinct lms, sis_course_id
     from roster
@@ -75,12 +87,16 @@ compared as (
         lms_in_scope.lms_status,
         lms_in_scope.sis_section_id as lms_sis_section_id,
         roster.sis_user_id is not null as is_in_roster,
-        lms_in_scope.sis_user_id is not null as is_in_lms
+        lms_in_scope.sis_user_id is not null as is_in_lms,
+        lms_in_scope.sis_user_id is not null or loaded_courses.sis_course_id is not null as is_course_in_lms
     from roster
     full outer join lms_in_scope
         on roster.lms = lms_in_scope.lms
         and roster.sis_course_id = lms_in_scope.sis_course_id
         and roster.sis_user_id = lms_in_scope.sis_user_id
+    left join loaded_courses
+        on roster.lms = loaded_courses.lms
+        and roster.sis_course_id = loaded_courses.sis_course_id
 ),
 
 classified as (
@@ -88,6 +104,7 @@ classified as (
         {{ text_key('lms', 'sis_course_id', 'sis_user_id') }} as enrollment_audit_key,
         compared.*,
         case
+            when not is_course_in_lms then 'course_not_in_lms'
             when not is_in_lms and roster_status <> 'deleted' then 'missing_in_lms'
             when not is_in_roster and lms_status <> 'deleted' then 'extra_in_lms'
             when is_in_lms and is_in_roster and lms_status = 'enrolled' and roster_status = 'deleted'

@@ -11,6 +11,14 @@ unnested as (
     from assignment_groups
     where never_drop_json is not null
       and never_drop_json not in ('', '[]', 'null')
+),
+
+deduplicated as (
+    select distinct
+        assignment_group_id,
+        course_id,
+        assignment_id
+    from unnested
 )
 
-select distinct * from unnested
+select * from deduplicated
