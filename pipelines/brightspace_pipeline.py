@@ -18,12 +18,6 @@ import dlt  # noqa: E402
 from dlt.common.configuration.exceptions import ConfigFieldMissingException  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
-from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts  # noqa: E402
-from pipelines.transform import add_transform_arguments, transform_after_load  # noqa: E402
-from sources.brightspace import brightspace_source, connect  # noqa: E402
-from sources.brightspace.settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL  # noqa: E402
-from sources.lms_http.errors import LmsApiError  # noqa: E402
-from sources.lms_http.retry import RetryPolicy  # noqa: E402
 from pipelines.lms_inputs import (  # noqa: E402
     INPUT_FILE_ERRORS,
     add_input_arguments,
@@ -32,6 +26,12 @@ from pipelines.lms_inputs import (  # noqa: E402
     schema_table_counts,
     write_brightspace_demo_inputs,
 )
+from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts  # noqa: E402
+from pipelines.transform import add_transform_arguments, transform_after_load  # noqa: E402
+from sources.brightspace import brightspace_source, connect  # noqa: E402
+from sources.brightspace.settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL  # noqa: E402
+from sources.lms_http.errors import LmsApiError  # noqa: E402
+from sources.lms_http.retry import RetryPolicy  # noqa: E402
 from sources.sis_roster import sis_roster_source  # noqa: E402
 
 PIPELINE_NAME = "brightspace_pipeline"
@@ -50,6 +50,7 @@ RESOURCES = [
     "attendance_sessions",
     "attendance_user_sessions",
     "attendance_schemes",
+    "grade_results",
     "content_user_progress",
 ]
 MISSING_CONFIG = """\

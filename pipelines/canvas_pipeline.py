@@ -15,10 +15,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a pl
 import dlt  # noqa: E402
 from dlt.common.configuration.exceptions import ConfigFieldMissingException  # noqa: E402
 
-from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts  # noqa: E402
-from pipelines.transform import add_transform_arguments, transform_after_load  # noqa: E402
-from sources.canvas import CanvasApi, canvas_source  # noqa: E402
-from sources.lms_http.errors import LmsApiError  # noqa: E402
 from pipelines.lms_inputs import (  # noqa: E402
     INPUT_FILE_ERRORS,
     add_input_arguments,
@@ -28,6 +24,10 @@ from pipelines.lms_inputs import (  # noqa: E402
     schema_table_counts,
     write_canvas_demo_inputs,
 )
+from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts  # noqa: E402
+from pipelines.transform import add_transform_arguments, transform_after_load  # noqa: E402
+from sources.canvas import CanvasApi, canvas_source  # noqa: E402
+from sources.lms_http.errors import LmsApiError  # noqa: E402
 from sources.sis_roster import sis_roster_source  # noqa: E402
 
 PIPELINE_NAME = "canvas_pipeline"

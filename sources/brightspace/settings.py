@@ -265,6 +265,30 @@ DATA_HUB_SETS: tuple[DataHubSet, ...] = (
             "Version": "bigint",
         },
     ),
+    # IsExempt lives only here: the REST grade values do not say whether a blank is an exemption,
+    # which the course-grade models need in "treat ungraded as 0" books
+    DataHubSet(
+        "Grade Results",
+        "grade_results",
+        ("GradeObjectId", "OrgUnitId", "UserId"),
+        {
+            "GradeObjectId": "bigint",
+            "OrgUnitId": "bigint",
+            "UserId": "bigint",
+            "PointsNumerator": "double",
+            "PointsDenominator": "double",
+            "WeightedNumerator": "double",
+            "WeightedDenominator": "double",
+            "IsReleased": "bool",
+            "IsDropped": "bool",
+            "LastModified": "timestamp",
+            "LastModifiedBy": "bigint",
+            "IsExempt": "bool",
+            "GradeReleasedDate": "timestamp",
+            "Version": "bigint",
+        },
+        org_unit_column="OrgUnitId",
+    ),
 )
 DATA_HUB_SETS_BY_TABLE = {d.table: d for d in DATA_HUB_SETS}
 

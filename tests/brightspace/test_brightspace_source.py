@@ -144,9 +144,13 @@ def test_full_load_equals_sandbox_truth_and_is_typed(
     # attendance schemes, the fourth attendance data set, arrive too
     with pipeline.sql_client() as client:
         assert client.execute_sql("select count(*) from attendance_schemes")[0][0] == 6
+        # Grade Results (the data set carrying IsExempt) holds one row per value record, like the API
+        results = client.execute_sql("select org_unit_id, grade_object_id, user_id from grade_results")
+    assert len(results) == len(set(results)) == sandbox.truth()["grade_values"]
+    assert {tuple(r) for r in results} == sandbox.truth_keys("grade_values")
 
     schema = pipeline.default_schema
-    for table in [*TABLES, "attendance_schemes"]:
+    for table in [*TABLES, "attendance_schemes", "grade_results"]:
         columns = schema.get_table_columns(table)
         assert not [c for c in columns if "__v_" in c], f"variant columns in {table}"
         for name in KEYS.get(table, ()):

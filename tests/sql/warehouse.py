@@ -7,11 +7,9 @@ from typing import Any
 
 import dlt
 
-import sources.brightspace as brightspace_package
 from sandbox.brightspace import BrightspaceSandbox
 from sandbox.canvas import CanvasSandbox
 from sources.brightspace import brightspace_source, connect
-from sources.brightspace.settings import DataHubSet
 from sources.canvas import CanvasApi, canvas_source
 from sources.lms_http.jobs import PollPolicy
 from sources.lms_http.retry import RetryPolicy
@@ -21,31 +19,6 @@ from sources.sis_roster import sis_roster_source
 FAST = RetryPolicy(max_attempts=10, base_delay=0.05, max_delay=1.0)
 FAST_POLL = PollPolicy(first_delay=0.05, factor=2.0, max_delay=0.5, timeout=60.0)
 
-# The Data Hub set that says which grade values are exempt (IsExempt). The source does not load it
-# yet; without it the SQL cannot tell an exempt value from a blank one in "treat ungraded as 0"
-# courses and leaves those final grades out of the comparison (course_grade_agreement.is_compared).
-GRADE_RESULTS = DataHubSet(
-    "Grade Results",
-    "grade_results",
-    ("GradeObjectId", "OrgUnitId", "UserId"),
-    {
-        "GradeObjectId": "bigint",
-        "OrgUnitId": "bigint",
-        "UserId": "bigint",
-        "PointsNumerator": "double",
-        "PointsDenominator": "double",
-        "WeightedNumerator": "double",
-        "WeightedDenominator": "double",
-        "IsReleased": "bool",
-        "IsDropped": "bool",
-        "LastModified": "timestamp",
-        "LastModifiedBy": "bigint",
-        "IsExempt": "bool",
-        "GradeReleasedDate": "timestamp",
-        "Version": "bigint",
-    },
-    org_unit_column="OrgUnitId",
-)
 
 
 def load_canvas(
@@ -75,10 +48,9 @@ def load_brightspace(
     token_file: str,
     inputs: Path | None = None,
     dataset: str = "brightspace",
-    grade_results: bool = True,
 ) -> dlt.Pipeline:
-    """Load the whole Brightspace sandbox into `destination` / `dataset` (with Grade Results by
-    default); with `inputs` (a folder), also the sandbox's SIS roster, as the demo does."""
+    """Load the whole Brightspace sandbox into `destination` / `dataset`; with `inputs` (a folder),
+    also the sandbox's SIS roster, as the demo does."""
     pipeline = dlt.pipeline("sql_brightspace", destination=destination, dataset_name=dataset)
     api = connect(
         sandbox.base_url,
@@ -90,16 +62,9 @@ def load_brightspace(
         policy=FAST,
         poll_policy=FAST_POLL,
     )
-    sets = brightspace_package.DATA_HUB_SETS
-    if grade_results and GRADE_RESULTS.table not in {d.table for d in sets}:
-        # the source makes one export resource per entry of this module-level table
-        brightspace_package.DATA_HUB_SETS = (*sets, GRADE_RESULTS)
-    try:
-        source = brightspace_source(
-            base_url=sandbox.base_url, client_id="unused", client_secret="unused", refresh_token=None, api=api
-        )
-    finally:
-        brightspace_package.DATA_HUB_SETS = sets
+    source = brightspace_source(
+        base_url=sandbox.base_url, client_id="unused", client_secret="unused", refresh_token=None, api=api
+    )
     data: list[Any] = []
     if inputs is not None:
         data.append(sis_roster_source(str(sandbox.write_sis_roster(inputs / "brightspace_sis_roster.csv"))))
