@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -16,23 +15,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a pl
 
 import dlt  # noqa: E402
 from dlt.common.configuration.exceptions import ConfigFieldMissingException  # noqa: E402
-from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from pipelines.lms_inputs import (  # noqa: E402
-    INPUT_FILE_ERRORS,
     add_input_arguments,
-    describe_skipped,
-    input_locations,
-    schema_table_counts,
     write_brightspace_demo_inputs,
 )
-from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts  # noqa: E402
-from pipelines.transform import add_transform_arguments, transform_after_load  # noqa: E402
+from pipelines.run_report import StageTimer  # noqa: E402
+from pipelines.runner import load_and_report, main_with_clear_errors, select_resources  # noqa: E402
+from pipelines.transform import add_transform_arguments  # noqa: E402
 from sources.brightspace import brightspace_source, connect  # noqa: E402
 from sources.brightspace.settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL  # noqa: E402
-from sources.lms_http.errors import LmsApiError  # noqa: E402
 from sources.lms_http.retry import RetryPolicy  # noqa: E402
-from sources.sis_roster import sis_roster_source  # noqa: E402
 
 PIPELINE_NAME = "brightspace_pipeline"
 RESOURCES = [
@@ -180,76 +173,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             org_unit_ids=_int_list(args.org_units),
             api=api,
         )
-        if args.resources:
-            wanted = [r.strip() for r in args.resources.split(",") if r.strip()]
-            unknown = sorted(set(wanted) - set(RESOURCES))
-            if unknown:
-                raise SystemExit(f"unknown resources {unknown}; choose from {', '.join(RESOURCES)}")
-            source = source.with_resources(*wanted)
-        if pipeline.has_pending_data:
-            print("Finishing the load left pending by the previous run first ...")
-            timer.run("pending", pipeline.load)
-        refresh = "drop_sources" if args.full_refresh else None
+        source = select_resources(source, args.resources, RESOURCES)
         print(f"Extracting from {conn['base_url']} ...")
-        # parquet loads DuckDB far faster than INSERT statements
-        file_format = "parquet" if args.destination == "duckdb" else None
-        roster = input_locations(args)[1]
-        # the SIS roster goes into the same dataset, for the enrolment audit (one extract step)
-        data = [source, sis_roster_source(roster)] if roster else source
-        timer.run("extract", pipeline.extract, data, refresh=refresh, loader_file_format=file_format)
-        print("Normalizing ...")
-        timer.run("normalize", pipeline.normalize)
-        print(f"Loading into {args.destination} ...")
-        load_info = timer.run("load", pipeline.load)
-        loaded = rows_loaded(pipeline)
-        totals = table_counts(pipeline, RESOURCES)
-        totals.update(schema_table_counts(pipeline, "sis_roster", ["sis_roster"]))
-        http = api.stats.as_dict()
-        print(format_summary("Brightspace load", load_info, loaded, totals, http, timer))
-        skipped = http["skipped"]
-        if skipped:
-            print(f"skipped {len(skipped)} scope(s) the app may not read:")
-            for item in skipped:
-                print(f"  {describe_skipped(item)}")
-        return {
-            "loaded": loaded,
-            "totals": totals,
-            "http": http,
-            "seconds": timer.seconds,
-            "skipped": skipped,
-            # the SQL models in sql/ run after every load unless --no-transform
-            **transform_after_load(pipeline, args),
-        }
-
+        return load_and_report("Brightspace load", pipeline, source, api.stats, RESOURCES, args, timer)
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    try:
-        if run(args)["transform_failed"]:
-            return 1
-    except (LmsApiError, PipelineStepFailed, *INPUT_FILE_ERRORS) as exc:
-        cause = _lms_error(exc)
-        if cause is None:
-            raise
-        print(f"error: {cause}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _lms_error(exc: BaseException) -> LmsApiError | None:
-    """The LMS error behind a failed pipeline step, if that is what failed."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, (LmsApiError, *INPUT_FILE_ERRORS)):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
+    return main_with_clear_errors(run, parse_args(argv))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -15,20 +14,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a pl
 import dlt  # noqa: E402
 from dlt.common.configuration.exceptions import ConfigFieldMissingException  # noqa: E402
 
-from pipelines.lms_inputs import (  # noqa: E402
-    INPUT_FILE_ERRORS,
-    add_input_arguments,
-    describe_skipped,
-    input_locations,
-    report_rejected_files,
-    schema_table_counts,
-    write_canvas_demo_inputs,
-)
-from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts  # noqa: E402
-from pipelines.transform import add_transform_arguments, transform_after_load  # noqa: E402
+from pipelines.lms_inputs import add_input_arguments, input_locations, write_canvas_demo_inputs  # noqa: E402
+from pipelines.run_report import StageTimer  # noqa: E402
+from pipelines.runner import load_and_report, main_with_clear_errors, select_resources  # noqa: E402
+from pipelines.transform import add_transform_arguments  # noqa: E402
 from sources.canvas import CanvasApi, canvas_source  # noqa: E402
-from sources.lms_http.errors import LmsApiError  # noqa: E402
-from sources.sis_roster import sis_roster_source  # noqa: E402
 
 PIPELINE_NAME = "canvas_pipeline"
 RESOURCES = [
@@ -125,81 +115,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             rollcall_bucket_url=input_locations(args)[0],
             api=api,
         )
-        if args.resources:
-            wanted = [r.strip() for r in args.resources.split(",") if r.strip()]
-            unknown = sorted(set(wanted) - set(RESOURCES))
-            if unknown:
-                raise SystemExit(f"unknown resources {unknown}; choose from {', '.join(RESOURCES)}")
-            source = source.with_resources(*wanted)
+        source = select_resources(source, args.resources, RESOURCES)
         pipeline = dlt.pipeline(
             pipeline_name=PIPELINE_NAME,
             destination=args.destination,
             dataset_name=args.dataset,
             progress="log" if args.verbose else None,
         )
-        if pipeline.has_pending_data:
-            print("Finishing the load left pending by the previous run first ...")
-            timer.run("pending", pipeline.load)
-        refresh = "drop_sources" if args.full_refresh else None
         print(f"Extracting from {base_url} ...")
-        # parquet loads DuckDB ~20x faster than INSERT statements (medium: 3 s vs 70 s)
-        file_format = args.file_format or ("parquet" if args.destination == "duckdb" else None)
-        roster = input_locations(args)[1]
-        # the SIS roster goes into the same dataset, for the enrolment audit (one extract: two
-        # extract steps would leave the first package's schema stale)
-        data = [source, sis_roster_source(roster)] if roster else source
-        timer.run("extract", pipeline.extract, data, refresh=refresh, loader_file_format=file_format)
-        print("Normalizing ...")
-        timer.run("normalize", pipeline.normalize)
-        print(f"Loading into {args.destination} ...")
-        load_info = timer.run("load", pipeline.load)
-        loaded = rows_loaded(pipeline)
-        totals = table_counts(pipeline, RESOURCES)
-        totals.update(schema_table_counts(pipeline, "sis_roster", ["sis_roster"]))
-        http = api.stats.as_dict()
-        print(format_summary("Canvas load", load_info, loaded, totals, http, timer))
-        skipped = http["skipped"]
-        scopes = [item for item in skipped if "file" not in item]  # rejected files are errors below
-        if scopes:
-            print(f"skipped {len(scopes)} scope(s) the token may not read:")
-            for item in scopes:
-                print(f"  {describe_skipped(item)}")
-        rejected = report_rejected_files(skipped)
-        # the SQL models in sql/ run after every load unless --no-transform
-        transformed = transform_after_load(pipeline, args)
-        return {
-            "loaded": loaded,
-            "totals": totals,
-            "http": http,
-            "seconds": timer.seconds,
-            "skipped": skipped,
-            "rejected_files": rejected,
-            **transformed,
-        }
-
+        return load_and_report("Canvas load", pipeline, source, api.stats, RESOURCES, args, timer)
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    try:
-        outcome = run(args)
-        if outcome["rejected_files"] or outcome["transform_failed"]:
-            return 1  # the good files were loaded; the rejected ones need fixing
-    except Exception as exc:  # a dlt step wraps the source's error: report the clear one
-        cause: BaseException | None = exc
-        while cause is not None and not isinstance(cause, (LmsApiError, *INPUT_FILE_ERRORS)):
-            cause = cause.__cause__ or cause.__context__
-        if cause is None:
-            raise
-        print(f"error: {cause}", file=sys.stderr)
-        print("Nothing was lost: fix the setting and run again; finished loads stay in place.", file=sys.stderr)
-        return 1
-    return 0
-
+    return main_with_clear_errors(run, parse_args(argv))
 
 if __name__ == "__main__":
     sys.exit(main())
