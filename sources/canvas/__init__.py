@@ -75,6 +75,7 @@ def canvas_source(
             policy=RetryPolicy(max_attempts=retry_max_attempts, base_delay=retry_base_delay),
             request_timeout=request_timeout,
         )
+
     def guarded(scope: str, course: dict[str, Any], fetch: Any) -> list[dict[str, Any]]:
         try:
             return list(fetch())
