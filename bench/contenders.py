@@ -23,6 +23,19 @@ COURSE_PATHS: list[tuple[str, dict[str, Any]]] = [
     ("courses/{id}/assignments", {}),
     ("courses/{id}/students/submissions", {"student_ids[]": "all"}),
 ]
+# the tables those collections fill in our source (analytics and Roll Call are left out: the
+# floor and the peers do not read them)
+OUR_RESOURCES = (
+    "accounts",
+    "terms",
+    "courses",
+    "users",
+    "sections",
+    "enrollments",
+    "assignment_groups",
+    "assignments",
+    "submissions",
+)
 ACCOUNT_PATHS: list[tuple[str, dict[str, Any]]] = [
     ("accounts/self/sub_accounts", {"recursive": "true"}),
     ("accounts/self/terms", {"workflow_state[]": "all"}),
@@ -90,7 +103,8 @@ def run_ours(
     )
     api = CanvasApi(base_url, token, max_in_flight=max_in_flight)
     start = time.perf_counter()
-    pipeline.extract(canvas_source(base_url=base_url, access_token=token, api=api), loader_file_format="parquet")
+    source = canvas_source(base_url=base_url, access_token=token, api=api).with_resources(*OUR_RESOURCES)
+    pipeline.extract(source, loader_file_format="parquet")
     extracted = time.perf_counter()
     pipeline.normalize()
     pipeline.load()
