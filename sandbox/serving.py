@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
 from cheroot import wsgi
 
@@ -39,3 +40,29 @@ class ServerThread:
     def stop(self) -> None:
         self._server.stop()
         self._thread.join(timeout=5)
+
+
+_S = TypeVar("_S", bound="ServedSandbox")
+
+
+class ServedSandbox:
+    """Stop and context-manager plumbing shared by the sandboxes; subclasses set `_server` in start()."""
+
+    _server: ServerThread | None = None
+
+    def start(self: _S) -> _S:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self: _S) -> _S:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

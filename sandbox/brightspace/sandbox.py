@@ -8,10 +8,9 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from ..serving import ServerThread
+from ..serving import ServedSandbox, ServerThread
 from . import truth
 from .activity import Changes, advance
 from .app import BrightspaceApp
@@ -26,7 +25,7 @@ from .timestamps import to_datetime
 log = logging.getLogger(__name__)
 
 
-class BrightspaceSandbox:
+class BrightspaceSandbox(ServedSandbox):
     """A deterministic synthetic Brightspace served over HTTP on loopback.
 
     The LMS routes live under `base_url` (`/d2l/api/...`); the OAuth token endpoint is served by
@@ -84,20 +83,6 @@ class BrightspaceSandbox:
             self._server = ServerThread(self._app, self._host, self._port).start()
             log.info("Brightspace sandbox serving at %s", self._server.base_url)
         return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def __enter__(self) -> BrightspaceSandbox:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def app(self) -> BrightspaceApp:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from ..serving import ServerThread
+from ..serving import ServedSandbox, ServerThread
 from .advance import Changes, advance_institution
 from .analytics import ENGAGEMENT_TABLES, analytics_of, engagement_keys, engagement_rows
 from .app import CanvasApp
@@ -45,7 +44,7 @@ TABLES = (
 )
 
 
-class CanvasSandbox:
+class CanvasSandbox(ServedSandbox):
     """A local Canvas LMS API simulator over a deterministic synthetic institution.
 
     Args:
@@ -101,20 +100,6 @@ class CanvasSandbox:
             self._server = ServerThread(self.app, self.host, self.port).start()
             log.info("canvas sandbox (%s, seed %s) at %s", self.size, self.seed, self.base_url)
         return self
-
-    def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def __enter__(self) -> CanvasSandbox:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
