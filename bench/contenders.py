@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import threading
 import time
@@ -17,7 +18,17 @@ COURSE_PATHS: list[tuple[str, dict[str, Any]]] = [
     ("courses/{id}/sections", {}),
     (
         "courses/{id}/enrollments",
-        {"state[]": ["active", "invited", "inactive", "completed", "deleted", "rejected", "creation_pending"]},
+        {
+            "state[]": [
+                "active",
+                "invited",
+                "inactive",
+                "completed",
+                "deleted",
+                "rejected",
+                "creation_pending",
+            ]
+        },
     ),
     ("courses/{id}/assignment_groups", {}),
     ("courses/{id}/assignments", {}),
@@ -43,8 +54,11 @@ ACCOUNT_PATHS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb() -> float:
+    """Peak resident memory in MB of this process or any child it waited for (Linux: ru_maxrss in KB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
 
 
 def _walk(session: requests.Session, url: str, params: dict[str, Any] | None) -> list[bytes]:
@@ -83,13 +97,30 @@ def run_floor(base_url: str, token: str, concurrency: int = 8) -> dict[str, Any]
     with ThreadPoolExecutor(concurrency) as pool:
         for bodies in pool.map(lambda job: _walk(session(), *job), jobs):
             pages += len(bodies)
-    return {"seconds": time.perf_counter() - start, "requests": pages + 1, "rss_mb": _peak_rss_mb()}
+    return {"seconds": time.perf_counter() - start, "requests": pages + 1, "rss_mb": peak_rss_mb()}
 
 
 def run_ours(
-    base_url: str, token: str, workdir: str, name: str = "ours", max_in_flight: int = 8
+    base_url: str,
+    token: str,
+    workdir: str,
+    name: str = "ours",
+    max_in_flight: int = 8,
+    settings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One run of our Canvas pipeline (extract + normalize + load into DuckDB as parquet)."""
+    """One run of our Canvas pipeline (extract + normalize + load into DuckDB as parquet).
+
+    Args:
+        base_url: the sandbox's host.
+        token: its admin token.
+        workdir: folder for the DuckDB file and dlt's pipeline folder (the same one again is an
+            incremental rerun).
+        name: the pipeline's name.
+        max_in_flight: requests in flight at once.
+        settings: dlt settings as environment variables for this run (e.g. `NORMALIZE__WORKERS`);
+            call it in a fresh process, as the benchmark does.
+    """
+    os.environ.update(settings or {})
     import dlt
 
     from sources.canvas import CanvasApi, canvas_source
@@ -107,6 +138,7 @@ def run_ours(
     pipeline.extract(source, loader_file_format="parquet")
     extracted = time.perf_counter()
     pipeline.normalize()
+    normalized = time.perf_counter()
     pipeline.load()
     end = time.perf_counter()
     counts = pipeline.last_trace.last_normalize_info.row_counts
@@ -114,11 +146,13 @@ def run_ours(
     return {
         "seconds": end - start,
         "extract_seconds": extracted - start,
+        "normalize_seconds": normalized - extracted,
+        "load_seconds": end - normalized,
         "requests": stats["requests"],
         "throttled": stats["throttled"],
         "failed": stats["requests"] - stats["by_status"].get("200", 0) - stats["throttled"],
         "rows": sum(v for k, v in counts.items() if not k.startswith("_dlt")),
-        "rss_mb": _peak_rss_mb(),
+        "rss_mb": peak_rss_mb(),
     }
 
 
@@ -153,7 +187,7 @@ def run_sequential_peer(base_url: str, token: str, workdir: str) -> dict[str, An
         for path, params in COURSE_PATHS:
             load(path.rsplit("/", 1)[1], api + path.format(id=course["id"]), params)
     con.close()
-    return {"seconds": time.perf_counter() - start, "requests": requests_made, "rss_mb": _peak_rss_mb()}
+    return {"seconds": time.perf_counter() - start, "requests": requests_made, "rss_mb": peak_rss_mb()}
 
 
 def run_rest_api_peer(base_url: str, token: str, workdir: str) -> dict[str, Any]:
@@ -201,5 +235,5 @@ def run_rest_api_peer(base_url: str, token: str, workdir: str) -> dict[str, Any]
     return {
         "seconds": time.perf_counter() - start,
         "rows": sum(v for k, v in counts.items() if not k.startswith("_dlt")),
-        "rss_mb": _peak_rss_mb(),
+        "rss_mb": peak_rss_mb(),
     }

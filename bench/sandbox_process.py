@@ -8,51 +8,90 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 
+def _counts(changes: Any) -> dict[str, Any]:
+    return {k: (len(v) if isinstance(v, set) else str(v)) for k, v in vars(changes).items()}
+
+
+def _change_submissions(sb: Any, fraction: float) -> dict[str, Any]:
+    """Change `fraction` of a Canvas sandbox's served submissions (see `change_submissions`)."""
+    from sandbox.canvas.advance import change_submissions
+
+    inst = sb.institution
+    with inst.lock:
+        return _counts(change_submissions(inst, fraction, inst.steps_taken + 1))
+
+
+def _hello(kind: str, sb: Any) -> dict[str, Any]:
+    info: dict[str, Any] = {"base_url": sb.base_url, "truth": sb.truth()}
+    if kind == "canvas":
+        info["token"] = sb.admin_token
+    else:
+        info.update(
+            client_id=sb.client_id,
+            client_secret=sb.client_secret,
+            refresh_token=sb.initial_refresh_token,
+            token_url=sb.token_url,
+        )
+    return info
+
+
 def _serve(conn: Connection, kind: str, kwargs: dict[str, Any]) -> None:
     if kind == "canvas":
         from sandbox.canvas import CanvasSandbox as Sandbox
     else:
         from sandbox.brightspace import BrightspaceSandbox as Sandbox
     sb = Sandbox(**kwargs).start()
-    conn.send({"base_url": sb.base_url, "token": getattr(sb, "admin_token", None), "truth": sb.truth()})
+    conn.send(_hello(kind, sb))
     while True:
         command, args = conn.recv()
         if command == "stop":
             sb.stop()
             conn.send(None)
             return
-        if command == "advance":
-            changes = sb.advance(*args)
-            conn.send({k: (len(v) if isinstance(v, set) else str(v)) for k, v in vars(changes).items()})
-        elif command == "stats":
-            stats = sb.stats
-            conn.send(asdict(stats) if is_dataclass(stats) else dict(stats))
-        elif command == "reset_stats":
-            sb.reset_stats()
-            conn.send(None)
-        elif command == "truth":
-            conn.send(sb.truth())
-        elif command == "set_throttle":
-            sb.set_throttle(*args)
-            conn.send(None)
-        else:
-            conn.send(ValueError(f"unknown command {command}"))
+        try:
+            conn.send(_dispatch(sb, command, args))
+        except Exception as exc:  # the caller re-raises it
+            conn.send(exc)
+
+
+def _dispatch(sb: Any, command: str, args: tuple[Any, ...]) -> Any:
+    if command == "advance":
+        return _counts(sb.advance(*args))
+    if command == "change_submissions":
+        return _change_submissions(sb, *args)
+    if command == "stats":
+        stats = sb.stats
+        return asdict(stats) if is_dataclass(stats) else dict(stats)
+    if command == "reset_stats":
+        return sb.reset_stats()
+    if command == "truth":
+        return sb.truth()
+    if command == "set_throttle":
+        return sb.set_throttle(*args)
+    if command == "issue_refresh_token":
+        return sb.issue_refresh_token()
+    raise ValueError(f"unknown sandbox command {command!r}")
 
 
 class SandboxProcess:
-    """Start a sandbox (`kind` "canvas" or "brightspace") in a child process and drive it."""
+    """Start a sandbox (`kind` "canvas" or "brightspace") in a child process and drive it.
+
+    `info` holds what a client needs: `base_url` and `token` (Canvas) or `client_id`,
+    `client_secret`, `refresh_token` and `token_url` (Brightspace), plus the initial `truth`.
+    """
 
     def __init__(self, kind: str = "canvas", **kwargs: Any) -> None:
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(child, kind, kwargs), daemon=True)
         self._proc.start()
-        info = self._conn.recv()
-        self.base_url: str = info["base_url"]
-        self.token: str = info["token"]
-        self.initial_truth: dict[str, int] = info["truth"]
+        self.info: dict[str, Any] = self._conn.recv()
+        self.base_url: str = self.info["base_url"]
+        self.token: str | None = self.info.get("token")
+        self.initial_truth: dict[str, int] = self.info["truth"]
 
     def call(self, command: str, *args: Any) -> Any:
+        """Run a command in the sandbox process and return its result (errors are re-raised here)."""
         self._conn.send((command, args))
         result = self._conn.recv()
         if isinstance(result, Exception):
@@ -60,6 +99,7 @@ class SandboxProcess:
         return result
 
     def stop(self) -> None:
+        """Stop the server and wait for the process to end."""
         try:
             self.call("stop")
         finally:

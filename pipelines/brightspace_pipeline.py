@@ -20,8 +20,13 @@ from pipelines.lms_inputs import (  # noqa: E402
     add_input_arguments,
     write_brightspace_demo_inputs,
 )
-from pipelines.run_report import StageTimer  # noqa: E402
-from pipelines.runner import load_and_report, main_with_clear_errors, select_resources  # noqa: E402
+from pipelines.runner import (  # noqa: E402
+    add_run_arguments,
+    load_and_report,
+    main_with_clear_errors,
+    select_resources,
+)
+from pipelines.shards import WarehouseStageTimer, shard_from_args, shard_pipeline_name, shared_destination  # noqa: E402
 from pipelines.transform import add_transform_arguments  # noqa: E402
 from sources.brightspace import brightspace_source, connect  # noqa: E402
 from sources.brightspace.settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL  # noqa: E402
@@ -91,11 +96,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resources", help=f"comma-separated subset of: {','.join(RESOURCES)}")
     parser.add_argument("--org-units", help="comma-separated course offering org unit ids (a shard)")
     parser.add_argument(
+        "--pipeline-name",
+        help=f"dlt pipeline name (default: {PIPELINE_NAME}, or {PIPELINE_NAME}__<shard> for a shard)",
+    )
+    parser.add_argument(
         "--full-refresh", action="store_true", help="drop this source's tables and state, then load all"
     )
     parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the app")
     add_input_arguments(parser, rollcall=False)
     add_transform_arguments(parser)
+    add_run_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser.parse_args(argv)
 
@@ -146,7 +156,7 @@ def resolve_connection(args: argparse.Namespace, stack: ExitStack) -> dict[str, 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run one load; returns the figures printed in the summary."""
-    timer = StageTimer()
+    timer = WarehouseStageTimer()
     with ExitStack() as stack:
         conn = resolve_connection(args, stack)
         api = connect(
@@ -159,9 +169,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             max_in_flight=args.max_in_flight,
             policy=RetryPolicy(),
         )
+        shard = shard_from_args(org_units=_int_list(args.org_units))
+        name = args.pipeline_name or shard_pipeline_name(PIPELINE_NAME, shard)
         pipeline = dlt.pipeline(
-            pipeline_name=PIPELINE_NAME,
-            destination=args.destination,
+            pipeline_name=name,
+            destination=shared_destination(args.destination, PIPELINE_NAME, name),
             dataset_name=args.dataset,
             progress="log" if args.verbose else None,
         )
@@ -171,10 +183,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             client_secret="unused",
             refresh_token=None,
             org_unit_ids=_int_list(args.org_units),
+            strict=args.strict,
             api=api,
         )
         source = select_resources(source, args.resources, RESOURCES)
-        print(f"Extracting from {conn['base_url']} ...")
+        stack.enter_context(timer.locked_from(pipeline))
+        suffix = "" if shard.is_whole else f" (shard {shard.key}, pipeline {name})"
+        print(f"Extracting from {conn['base_url']} ...{suffix}")
         return load_and_report("Brightspace load", pipeline, source, api.stats, RESOURCES, args, timer)
 
 def main(argv: list[str] | None = None) -> int:

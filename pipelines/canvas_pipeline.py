@@ -15,8 +15,13 @@ import dlt  # noqa: E402
 from dlt.common.configuration.exceptions import ConfigFieldMissingException  # noqa: E402
 
 from pipelines.lms_inputs import add_input_arguments, input_locations, write_canvas_demo_inputs  # noqa: E402
-from pipelines.run_report import StageTimer  # noqa: E402
-from pipelines.runner import load_and_report, main_with_clear_errors, select_resources  # noqa: E402
+from pipelines.runner import (  # noqa: E402
+    add_run_arguments,
+    load_and_report,
+    main_with_clear_errors,
+    select_resources,
+)
+from pipelines.shards import WarehouseStageTimer, shard_from_args, shard_pipeline_name, shared_destination  # noqa: E402
 from pipelines.transform import add_transform_arguments  # noqa: E402
 from sources.canvas import CanvasApi, canvas_source  # noqa: E402
 
@@ -66,7 +71,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resources", help=f"comma-separated subset of: {','.join(RESOURCES)}")
     parser.add_argument("--courses", help="comma-separated Canvas course ids (a shard)")
     parser.add_argument("--terms", help="comma-separated enrollment term ids (a shard)")
-    parser.add_argument("--account", default=None, help="root account id (default: self)")
+    parser.add_argument(
+        "--account", default=None, help="account id: the root (default: self) or a sub-account (a shard)"
+    )
+    parser.add_argument(
+        "--pipeline-name",
+        help=f"dlt pipeline name (default: {PIPELINE_NAME}, or {PIPELINE_NAME}__<shard> for a shard)",
+    )
     parser.add_argument("--full-refresh", action="store_true", help="drop this source's tables and state, then load all")
     parser.add_argument(
         "--file-format",
@@ -76,6 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the token")
     add_input_arguments(parser, rollcall=True)
     add_transform_arguments(parser)
+    add_run_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser.parse_args(argv)
 
@@ -102,7 +114,7 @@ def resolve_connection(args: argparse.Namespace, stack: ExitStack) -> tuple[str,
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run one load; returns the figures printed in the summary."""
-    timer = StageTimer()
+    timer = WarehouseStageTimer()
     with ExitStack() as stack:
         base_url, token = resolve_connection(args, stack)
         api = CanvasApi(base_url, token, max_in_flight=args.max_in_flight)
@@ -113,16 +125,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             course_ids=_int_list(args.courses),
             term_ids=_int_list(args.terms),
             rollcall_bucket_url=input_locations(args)[0],
+            strict=args.strict,
             api=api,
         )
         source = select_resources(source, args.resources, RESOURCES)
+        shard = shard_from_args(args.account, _int_list(args.terms), _int_list(args.courses))
+        name = args.pipeline_name or shard_pipeline_name(PIPELINE_NAME, shard)
         pipeline = dlt.pipeline(
-            pipeline_name=PIPELINE_NAME,
-            destination=args.destination,
+            pipeline_name=name,
+            destination=shared_destination(args.destination, PIPELINE_NAME, name),
             dataset_name=args.dataset,
             progress="log" if args.verbose else None,
         )
-        print(f"Extracting from {base_url} ...")
+        stack.enter_context(timer.locked_from(pipeline))
+        suffix = "" if shard.is_whole else f" (shard {shard.key}, pipeline {name})"
+        print(f"Extracting from {base_url} ...{suffix}")
         return load_and_report("Canvas load", pipeline, source, api.stats, RESOURCES, args, timer)
 
 def main(argv: list[str] | None = None) -> int:

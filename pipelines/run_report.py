@@ -1,11 +1,15 @@
-"""The closing summary of a pipeline run: rows per table, requests, throttling, time per stage."""
+"""The report of a pipeline run: rows per table, requests, throttling, time per stage; printed and loaded."""
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.pipeline import Pipeline
 
@@ -34,7 +38,9 @@ def rows_loaded(pipeline: Pipeline) -> dict[str, int]:
 
 def table_counts(pipeline: Pipeline, tables: list[str]) -> dict[str, int]:
     """Live row counts in the destination for `tables` (those that exist)."""
-    existing = set(pipeline.default_schema.data_table_names())
+    existing = set(
+        pipeline.default_schema.data_table_names(seen_data_only=True)
+    )  # created in the destination
     counts: dict[str, int] = {}
     with pipeline.sql_client() as client:
         for table in tables:
@@ -66,3 +72,188 @@ def format_summary(
     stages = "  ".join(f"{k} {v:.2f}s" for k, v in timer.seconds.items())
     lines.append(f"time: {stages}  total {sum(timer.seconds.values()):.2f}s")
     return "\n".join(lines)
+
+
+# ---- the run report: one row per run in table `run_reports`, loaded beside the data ----------------
+
+REPORT_TABLE = "run_reports"
+# the report is loaded by a pipeline of its own, so a failed or pending data package never blocks it
+REPORT_PIPELINE_SUFFIX = "__run_report"
+STATUS_SUCCEEDED = "succeeded"
+STATUS_WITH_ERRORS = "succeeded_with_errors"  # data loaded; rejected input files or failed SQL models
+STATUS_FAILED = "failed"
+MAX_ERROR_CHARS = 2000
+# secrets that may ride along in a foreign exception's text: bearer headers, token or secret fields
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)(bearer\s+)[^\s'\",;]+"), r"\1***"),
+    (
+        re.compile(
+            r"(?i)((?:access_token|refresh_token|client_secret|password|token)[\"']?\s*[=:]\s*[\"']?)[^\s'\",;&]+"
+        ),
+        r"\1***",
+    ),
+    (re.compile(r"\b\d+~[A-Za-z0-9]{16,}"), "***"),  # a Canvas token anywhere
+    (re.compile(r"(://[^/\s:@]+:)[^@\s/]+@"), r"\1***@"),  # a password in a connection URL
+)
+
+
+def redact(text: str) -> str:
+    """`text` with anything shaped like a token, secret or password replaced by `***`."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class RunReport:
+    """What one pipeline run did, as printed and as loaded into `run_reports`.
+
+    Attributes:
+        pipeline_name: the dlt pipeline name of the run.
+        lms: "canvas" or "brightspace".
+        shard: the shard key (`all` for a whole run).
+        run_id: unique id of the run (UTC start time plus a random suffix).
+        status: `succeeded`, `succeeded_with_errors` or `failed`.
+    """
+
+    pipeline_name: str
+    lms: str
+    shard: str = "all"
+    dataset_name: str = ""
+    destination: str = ""
+    strict: bool = False
+    schema_contract: str = "evolve"
+    run_id: str = ""
+    started_at: datetime = field(default_factory=utc_now)
+    finished_at: datetime | None = None
+    status: str = STATUS_FAILED
+    error_class: str | None = None
+    error_message: str | None = None
+    load_ids: list[str] = field(default_factory=list)
+    http: dict[str, Any] = field(default_factory=dict)
+    loaded: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.run_id:
+            self.run_id = f"{self.started_at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
+
+    def finish(self, status: str, error: BaseException | None = None, message: str | None = None) -> None:
+        """Close the report: its status and, for a failure, the error's class and a secret-free message."""
+        self.finished_at = utc_now()
+        self.status = status
+        if error is not None:
+            self.error_class = type(error).__name__
+            self.error_message = redact(message if message is not None else str(error))[:MAX_ERROR_CHARS]
+
+    def as_row(self) -> dict[str, Any]:
+        """The report as one `run_reports` row; lists become the child tables
+        `run_reports__tables`, `__retries`, `__skipped` and `__stages` (each row carries `run_id`)."""
+        http = self.http
+        retries, gave_up = http.get("retries", {}), http.get("gave_up", {})
+        skipped = http.get("skipped", [])
+        return {
+            "run_id": self.run_id,
+            "pipeline_name": self.pipeline_name,
+            "lms": self.lms,
+            "shard": self.shard,
+            "dataset_name": self.dataset_name,
+            "destination": self.destination,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at or utc_now(),
+            "status": self.status,
+            "error_class": self.error_class,
+            "error_message": self.error_message,
+            "strict": self.strict,
+            "schema_contract": self.schema_contract,
+            "load_ids": ",".join(self.load_ids),
+            "requests": int(http.get("requests", 0)),
+            "throttled": int(http.get("throttled", 0)),
+            "connection_errors": int(http.get("connection_errors", 0)),
+            "retries_total": sum(retries.values()),
+            "governor_waits": int(http.get("governor_waits", 0)),
+            "rows_loaded": sum(self.loaded.values()),
+            "skipped_scopes": len(skipped),
+            "seconds_total": round(sum(self.seconds.values()), 3),
+            "tables": [
+                {
+                    "run_id": self.run_id,
+                    "table_name": t,
+                    "rows_loaded": self.loaded.get(t, 0),
+                    "rows_in_table": self.totals.get(t),
+                }
+                for t in sorted(set(self.loaded) | set(self.totals))
+            ],
+            "retries": [
+                {
+                    "run_id": self.run_id,
+                    "cause": c,
+                    "retries": retries.get(c, 0),
+                    "gave_up": gave_up.get(c, 0),
+                }
+                for c in sorted(set(retries) | set(gave_up))
+            ],
+            "skipped": [_skipped_row(self.run_id, item) for item in skipped],
+            "stages": [{"run_id": self.run_id, "stage": k, "seconds": v} for k, v in self.seconds.items()],
+        }
+
+
+def _skipped_row(run_id: str, item: dict[str, Any]) -> dict[str, Any]:
+    scope = next((k for k in item if k not in ("resource", "reason")), "")
+    return {
+        "run_id": run_id,
+        "resource": item.get("resource"),
+        "scope": scope,
+        "scope_id": None if not scope else str(item[scope]),
+        "reason": redact(str(item.get("reason", ""))),
+    }
+
+
+REPORT_COLUMNS: dict[str, Any] = {
+    "run_id": {"data_type": "text", "nullable": False},
+    "started_at": {"data_type": "timestamp", "timezone": True},
+    "finished_at": {"data_type": "timestamp", "timezone": True},
+    "error_class": {"data_type": "text"},
+    "error_message": {"data_type": "text"},
+    "load_ids": {"data_type": "text"},
+}
+
+
+def report_resource(report: RunReport) -> Any:
+    """The report as a dlt resource: table `run_reports`, appended, primary key `run_id`."""
+    return dlt.resource(
+        [report.as_row()],
+        name=REPORT_TABLE,
+        write_disposition="append",
+        primary_key="run_id",
+        columns=REPORT_COLUMNS,
+        max_table_nesting=1,
+    )
+
+
+def report_pipeline(pipeline: Pipeline) -> Pipeline:
+    """A pipeline that writes to `pipeline`'s destination and dataset, with its own working dir."""
+    credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
+    destination = type(pipeline.destination)(credentials=credentials)  # type: ignore[call-arg]
+    return dlt.pipeline(
+        pipeline_name=pipeline.pipeline_name + REPORT_PIPELINE_SUFFIX,
+        pipelines_dir=pipeline.pipelines_dir,
+        destination=destination,
+        dataset_name=pipeline.dataset_name,
+    )
+
+
+def store_run_report(pipeline: Pipeline, report: RunReport) -> None:
+    """Append `report` to the `run_reports` table in `pipeline`'s dataset."""
+    reports = report_pipeline(pipeline)
+    if reports.has_pending_data:  # an earlier report that never reached the warehouse
+        reports.load()
+    reports.extract(report_resource(report))
+    reports.normalize()
+    reports.load()

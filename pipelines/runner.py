@@ -1,4 +1,4 @@
-"""What both extraction pipelines share: resource selection, the load steps, the summary, the exit."""
+"""What both extraction pipelines share: run options, resource selection, the load steps, the report, the exit."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from dlt.common.schema.exceptions import DataValidationError
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
@@ -19,11 +20,42 @@ from pipelines.lms_inputs import (
     report_rejected_files,
     schema_table_counts,
 )
-from pipelines.run_report import StageTimer, format_summary, rows_loaded, table_counts
+from pipelines.run_report import (
+    STATUS_FAILED,
+    STATUS_SUCCEEDED,
+    STATUS_WITH_ERRORS,
+    RunReport,
+    StageTimer,
+    format_summary,
+    rows_loaded,
+    store_run_report,
+    table_counts,
+)
+from pipelines.shards import shard_from_args
 from pipelines.transform import transform_after_load
 from sources.lms_http.errors import LmsApiError
 from sources.lms_http.stats import RequestStats
 from sources.sis_roster import sis_roster_source
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_CONTRACTS = ("evolve", "freeze", "discard_row", "discard_value")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options every pipeline run shares: `--strict` and `--schema-contract`."""
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail the run on a course the credentials may not read (default: skip it and report it)",
+    )
+    parser.add_argument(
+        "--schema-contract",
+        choices=SCHEMA_CONTRACTS,
+        default=None,
+        help="what a new table, new column or changed type in the data does: evolve (default) the "
+        "warehouse, freeze (fail the run, load nothing), discard_row or discard_value",
+    )
 
 
 def select_resources(source: DltSource, wanted_csv: str | None, known: list[str]) -> DltSource:
@@ -37,6 +69,29 @@ def select_resources(source: DltSource, wanted_csv: str | None, known: list[str]
     return source.with_resources(*wanted)
 
 
+def _ids(text: str | None) -> list[int] | None:
+    return [int(x) for x in text.split(",") if x.strip()] if text else None
+
+
+def start_report(pipeline: Pipeline, source: DltSource, args: argparse.Namespace) -> RunReport:
+    """An open run report for this run (its shard read from the command line)."""
+    shard = shard_from_args(
+        getattr(args, "account", None),
+        _ids(getattr(args, "terms", None)),
+        _ids(getattr(args, "courses", None)),
+        _ids(getattr(args, "org_units", None)),
+    )
+    return RunReport(
+        pipeline_name=pipeline.pipeline_name,
+        lms=source.name,
+        shard=shard.key,
+        dataset_name=pipeline.dataset_name,
+        destination=args.destination,
+        strict=bool(getattr(args, "strict", False)),
+        schema_contract=getattr(args, "schema_contract", None) or "evolve",
+    )
+
+
 def load_and_report(
     title: str,
     pipeline: Pipeline,
@@ -47,7 +102,40 @@ def load_and_report(
     timer: StageTimer,
 ) -> dict[str, Any]:
     """Extract, normalize and load `source` (plus the SIS roster, if given), print the summary,
-    then build the SQL models unless --no-transform. Returns the figures printed."""
+    then build the SQL models unless --no-transform. Returns the figures printed.
+
+    Every run, failed ones included, appends its report to the `run_reports` table of the dataset
+    (when the destination is reachable); a failure is then raised again for the caller to report.
+    """
+    report = start_report(pipeline, source, args)
+    pending_before = _pending_packages(pipeline)
+    try:
+        outcome = _load(title, pipeline, source, stats, resources, args, timer, report)
+    except Exception as exc:
+        if find_cause(exc, DataValidationError) is not None:
+            _abort_new_packages(pipeline, pending_before)
+        cause = clear_error(exc)
+        report.http, report.seconds = stats.as_dict(), dict(timer.seconds)
+        report.finish(STATUS_FAILED, cause or exc, describe_error(cause) if cause is not None else None)
+        _store(pipeline, report, timer)
+        raise
+    failed = outcome["rejected_files"] or outcome["transform_failed"]
+    report.finish(STATUS_WITH_ERRORS if failed else STATUS_SUCCEEDED)
+    _store(pipeline, report, timer)
+    outcome["report"] = report
+    return outcome
+
+
+def _load(
+    title: str,
+    pipeline: Pipeline,
+    source: DltSource,
+    stats: RequestStats,
+    resources: list[str],
+    args: argparse.Namespace,
+    timer: StageTimer,
+    report: RunReport,
+) -> dict[str, Any]:
     if pipeline.has_pending_data:
         print("Finishing the load left pending by the previous run first ...")
         timer.run("pending", pipeline.load)
@@ -58,7 +146,16 @@ def load_and_report(
     # the SIS roster goes into the same dataset, for the enrolment audit (one extract: two
     # extract steps would leave the first package's schema stale)
     data = [source, sis_roster_source(roster)] if roster else source
-    timer.run("extract", pipeline.extract, data, refresh=refresh, loader_file_format=file_format)
+    contract = getattr(args, "schema_contract", None)
+    extract_info = timer.run(
+        "extract",
+        pipeline.extract,
+        data,
+        refresh=refresh,
+        loader_file_format=file_format,
+        schema_contract=contract,
+    )
+    report.load_ids = list(extract_info.loads_ids)
     print("Normalizing ...")
     timer.run("normalize", pipeline.normalize)
     print(f"Loading into {args.destination} ...")
@@ -67,6 +164,7 @@ def load_and_report(
     totals = table_counts(pipeline, resources)
     totals.update(schema_table_counts(pipeline, "sis_roster", ["sis_roster"]))
     http = stats.as_dict()
+    report.http, report.loaded, report.totals, report.seconds = http, loaded, totals, dict(timer.seconds)
     print(format_summary(title, load_info, loaded, totals, http, timer))
     skipped = http["skipped"]
     scopes = [item for item in skipped if "file" not in item]  # rejected files are errors below
@@ -87,17 +185,61 @@ def load_and_report(
     }
 
 
-def clear_error(exc: BaseException) -> BaseException | None:
-    """The LMS or input-file error behind a failure (dlt wraps it in a step error), if any."""
+def _pending_packages(pipeline: Pipeline) -> set[str]:
+    return set(pipeline.list_extracted_load_packages()) | set(pipeline.list_normalized_load_packages())
+
+
+def _abort_new_packages(pipeline: Pipeline, before: set[str]) -> None:
+    """Drop the packages this run made, so a contract violation leaves nothing to load next time."""
+    new = sorted(_pending_packages(pipeline) - before)
+    if new:
+        # restores the local state and schema to where the first new package started
+        pipeline.abort_packages(load_id=new[0])
+        logger.info("aborted load packages %s after a schema contract violation", new)
+
+
+def _store(pipeline: Pipeline, report: RunReport, timer: StageTimer) -> None:
+    """Load the report; a warehouse that cannot take it costs a warning, never the run."""
+    try:
+        # under the warehouse lock like a load (WarehouseStageTimer takes it for "report")
+        timer.run("report", store_run_report, pipeline, report)
+    except Exception as exc:
+        logger.warning("could not store the run report in %s: %s", pipeline.dataset_name, exc)
+        print(f"warning: the run report was not stored ({type(exc).__name__})", file=sys.stderr)
+        return
+    print(f"run report {report.run_id} ({report.status}) stored in table {pipeline.dataset_name}.run_reports")
+
+
+def find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of type `kind` in `exc`'s cause/context chain, if any."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, (LmsApiError, *INPUT_FILE_ERRORS)):
+        if isinstance(seen, kind):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
 
 
-def main_with_clear_errors(run: Callable[[argparse.Namespace], dict[str, Any]], args: argparse.Namespace) -> int:
+def describe_error(cause: BaseException) -> str:
+    """One line for an error the user can fix: a schema contract violation names the option."""
+    if isinstance(cause, DataValidationError):
+        where = f"table {cause.table_name}" + (f" column {cause.column_name}" if cause.column_name else "")
+        return (
+            f"the data broke --schema-contract {cause.contract_mode} ({cause.schema_entity} of {where}); "
+            "nothing from this run was loaded. Rerun with --schema-contract evolve to accept the change, "
+            "or discard_row / discard_value to leave it out."
+        )
+    return str(cause)
+
+
+def clear_error(exc: BaseException) -> BaseException | None:
+    """The LMS, input-file or schema contract error behind a failure (dlt wraps it in a step error)."""
+    return find_cause(exc, (LmsApiError, DataValidationError, *INPUT_FILE_ERRORS))  # type: ignore[arg-type]
+
+
+def main_with_clear_errors(
+    run: Callable[[argparse.Namespace], dict[str, Any]], args: argparse.Namespace
+) -> int:
     """Run a pipeline; exit 1 with one clear line (no traceback) on an LMS or input-file error."""
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -110,8 +252,10 @@ def main_with_clear_errors(run: Callable[[argparse.Namespace], dict[str, Any]], 
         cause = clear_error(exc)
         if cause is None:
             raise
-        print(f"error: {cause}", file=sys.stderr)
-        print("Nothing was lost: fix the setting and run again; finished loads stay in place.", file=sys.stderr)
+        print(f"error: {describe_error(cause)}", file=sys.stderr)
+        print(
+            "Nothing was lost: fix the setting and run again; finished loads stay in place.", file=sys.stderr
+        )
         return 1
     # the good files were loaded; rejected files and failed models need fixing
     return 1 if outcome["rejected_files"] or outcome["transform_failed"] else 0

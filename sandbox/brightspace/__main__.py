@@ -6,6 +6,7 @@ import argparse
 import logging
 import threading
 
+from ..faults import add_fault_arguments, plan_from_spec
 from .institution import SIZES
 from .sandbox import BrightspaceSandbox
 
@@ -21,7 +22,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ttl", type=float, default=3600.0, help="access token lifetime in seconds")
     parser.add_argument("--job-step", type=float, default=0.2, help="seconds per export job status")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
+    add_fault_arguments(parser)
     args = parser.parse_args(argv)
+    try:
+        plan = plan_from_spec(args.faults, args.fault_seed, args.drift)
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     sandbox = BrightspaceSandbox(
@@ -34,11 +40,14 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         latency=args.latency,
     ).start()
+    sandbox.faults = plan
     print(f"base url:      {sandbox.base_url}")
     print(f"token url:     {sandbox.token_url}")
     print(f"client id:     {sandbox.client_id}")
     print(f"client secret: {sandbox.client_secret}")
     print(f"refresh token: {sandbox.initial_refresh_token}")
+    if plan is not None:
+        print(f"faults:        {args.faults or 'none'}{' + schema drift' if args.drift else ''}")
     print("truth counts:")
     for table, count in sandbox.truth().items():
         print(f"  {table:<26} {count}")

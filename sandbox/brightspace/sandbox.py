@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -9,7 +10,9 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
+from ..faults import Captured, FaultMiddleware, FaultPlan, request_url
 from ..serving import ServedSandbox, ServerThread
 from . import truth
 from .activity import Changes, advance
@@ -71,6 +74,15 @@ class BrightspaceSandbox(ServedSandbox):
         self._bucket = CreditBucket(_settings(throttle), clock)
         self._hub = DataHub(self.institution, job_step_seconds, clock)
         self._app = BrightspaceApp(self.institution, self._tokens, self._bucket, self._hub, latency)
+        # transport faults and schema drift sit in front of the app (the token endpoint is exempt);
+        # they never touch the truth
+        self._faults = FaultMiddleware(
+            self._app,
+            throttled=_throttled_reply,
+            revoke=lambda environ: self._tokens.revoke_access_tokens(),
+            loop_page=_repeat_next_page,
+            exempt=lambda path: path == "/core/connect/token",
+        )
         self._host, self._port = host, port
         self._server: ServerThread | None = None
         log.info("built %s institution (seed %s) in %.2fs", size, seed, time.perf_counter() - started)
@@ -80,7 +92,7 @@ class BrightspaceSandbox(ServedSandbox):
     def start(self) -> BrightspaceSandbox:
         """Start serving in a background thread."""
         if self._server is None:
-            self._server = ServerThread(self._app, self._host, self._port).start()
+            self._server = ServerThread(self._faults, self._host, self._port).start()
             log.info("Brightspace sandbox serving at %s", self._server.base_url)
         return self
 
@@ -137,6 +149,24 @@ class BrightspaceSandbox(ServedSandbox):
     @fail_next_export.setter
     def fail_next_export(self, value: bool) -> None:
         self._hub.fail_next_export = value
+
+    @property
+    def faults(self) -> FaultPlan | None:
+        """The fault plan in force (None: no faults); setting one restarts its request count.
+
+        A "revoke" fault revokes every live access token (the client refreshes with its refresh
+        token); `fail_next` keeps working beside a plan.
+        """
+        return self._faults.plan
+
+    @faults.setter
+    def faults(self, plan: FaultPlan | None) -> None:
+        self._faults.plan = plan
+
+    def faults_injected(self) -> dict[str, int]:
+        """Faults applied since the plan was set, by kind."""
+        injector = self._faults.injector
+        return injector.counts() if injector else {}
 
     def fail_next(self, count: int = 1, status: int = 503) -> None:
         """Make the next `count` authenticated API calls answer `status` (a transient fault)."""
@@ -196,6 +226,35 @@ class BrightspaceSandbox(ServedSandbox):
         changes = advance(self.institution, step)
         self._hub.mark_extract_time()
         return changes
+
+
+def _throttled_reply(plan: FaultPlan) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Brightspace's 429: Retry-After in seconds, no X-Rate-Limit-* headers (KB 1195)."""
+    body = json.dumps({"Errors": [{"Message": "Too Many Requests"}]}).encode()
+    return 429, [("Content-Type", "application/json"), ("Retry-After", str(plan.retry_after))], body
+
+
+def _repeat_next_page(environ: dict[str, Any], reply: Captured) -> bool:
+    """A pagination loop: a later page (one asked for with a bookmark) that points at itself again,
+    last pages included: PagedResultSet repeats the request's Bookmark with HasMoreItems, and
+    ObjectListPage repeats its Next URL."""
+    bookmark = dict(parse_qsl(environ.get("QUERY_STRING", ""))).get("bookmark")
+    if not bookmark:
+        return False
+    try:
+        body = json.loads(reply.body)
+    except ValueError:
+        return False
+    if not isinstance(body, dict):
+        return False
+    if isinstance(body.get("PagingInfo"), dict):
+        body["PagingInfo"] = {"Bookmark": bookmark, "HasMoreItems": True}
+    elif "Objects" in body:
+        body["Next"] = request_url(environ)
+    else:
+        return False
+    reply.body = json.dumps(body, separators=(",", ":")).encode()
+    return True
 
 
 def _settings(throttle: str | ThrottleSettings) -> ThrottleSettings:

@@ -6,6 +6,7 @@ import argparse
 import logging
 import threading
 
+from ..faults import add_fault_arguments, plan_from_spec
 from . import CanvasSandbox
 
 
@@ -29,7 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--throttle-status", type=int, choices=(403, 429), default=403)
     parser.add_argument("--latency", type=float, default=0.0, help="server-side delay per request, seconds")
     parser.add_argument("--token-ttl", type=float, default=None, help="admin token lifetime, seconds")
+    add_fault_arguments(parser)
     args = parser.parse_args(argv)
+    try:
+        plan = plan_from_spec(args.faults, args.fault_seed, args.drift)
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sandbox = CanvasSandbox(
         size=args.size,
@@ -41,11 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         latency=args.latency,
     ).start()
+    sandbox.faults = plan
     print(f"Canvas sandbox ({args.size}, seed {args.seed}, throttle {args.throttle}/{args.throttle_status})")
     print(f"base URL:     {sandbox.base_url}")
     print(f"API:          {sandbox.base_url}/api/v1")
     print(f"admin token:  {sandbox.admin_token}")
     print(f"root account: {sandbox.root_account_id}")
+    if plan is not None:
+        print(f"faults:       {args.faults or 'none'}{' + schema drift' if args.drift else ''}")
     print("truth (rows a complete admin extract holds):")
     for table, count in sandbox.truth().items():
         print(f"  {table:<18} {count:>9,}")

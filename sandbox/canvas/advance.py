@@ -247,3 +247,80 @@ def _regrade(rng: random.Random, s: Submission, at: int) -> None:
     choices = [d for d in (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0) if 0.0 <= old + d <= ceiling]
     s.score = round(old + rng.choice(choices), 2)
     s.graded_at = at
+
+
+def change_submissions(inst: Institution, fraction: float, step: int) -> Changes:
+    """Move the clock a day and change `fraction` of the served submissions (hold `inst.lock`).
+
+    For benchmarks of incremental runs: unlike `advance_institution`, the share of changed rows is
+    chosen, and nothing else changes (no drops, no new assignments). Each picked row of an open
+    course's active student moves one state on: unsubmitted work is submitted, submitted work is
+    graded, graded points work is regraded. Every new time is a whole second in (old clock, new clock].
+
+    Args:
+        inst: The institution to mutate.
+        fraction: Share of all served submissions to change, between 0 and 1.
+        step: Step number; the random stream is seeded by (seed, step, "fraction").
+
+    Returns:
+        The exact change sets (`changed_submissions` and its breakdown, `changed_enrollments`).
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be between 0 and 1, not {fraction}")
+    rng = random.Random(f"canvas-sandbox-fraction:{inst.size}:{inst.seed}:{step}")
+    start, end = inst.clock, inst.clock + DAY
+    changes = Changes()
+    total = sum(len(inst.served_submissions(c)) for c in inst.courses)
+    pool = []
+    for c in inst.courses:
+        if c.workflow_state != "available":
+            continue
+        live = inst.live_students(c)
+        for s in inst.served_submissions(c):
+            if live[s.user_id].state != "active" or s.excused:
+                continue
+            if s.workflow_state == "graded" and s.score is not None and s.assignment.grading_type == "points":
+                pool.append((c, s))
+            elif s.workflow_state == "submitted" and s.submitted_at is not None:
+                pool.append((c, s))
+            elif (
+                s.workflow_state == "unsubmitted"
+                and s.late_policy_status is None
+                and expects_submission(s.assignment)
+            ):
+                pool.append((c, s))
+    picked = rng.sample(pool, min(len(pool), round(fraction * total)))
+    before: dict[int, tuple[Course, Enrollment, CourseScores | None]] = {}
+    for c, s in picked:
+        enrollment = inst.live_students(c)[s.user_id]
+        if enrollment.id not in before:
+            before[enrollment.id] = (c, enrollment, inst.student_scores(c, enrollment))
+        key = _key(c, s)
+        at = rng.randint(start + 1, end)
+        if s.workflow_state == "graded":
+            _regrade(rng, s, at)
+            changes.regraded.add(key)
+        elif s.workflow_state == "submitted":
+            _grade(rng, c, s, at, _grader(c))  # submitted_at <= old clock < at
+            changes.graded.add(key)
+        else:
+            a = s.assignment
+            s.submitted_at = at
+            s.workflow_state = "submitted"
+            s.submission_type = SUBMISSION_TYPE_FOR.get(a.submission_types[0])
+            s.missing = False
+            if a.due_at is not None and at > a.due_at:
+                s.seconds_late = at - a.due_at
+                s.points_deducted = 0.0
+            changes.submitted.add(key)
+    for enrollment_id, (course, enrollment, old) in before.items():
+        new = inst.student_scores(course, enrollment)
+        if course.grades_cache is not None:
+            course.grades_cache[enrollment_id] = new
+        if new != old:
+            changes.changed_enrollments.add(enrollment_id)
+    changes.changed_submissions = changes.submitted | changes.graded | changes.regraded
+    inst.clock = end
+    inst.steps_taken += 1
+    changes.clock = datetime.fromtimestamp(end, UTC)
+    return changes

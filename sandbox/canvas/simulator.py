@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
+from ..faults import Captured, FaultMiddleware, FaultPlan, request_url
 from ..serving import ServedSandbox, ServerThread
 from .advance import Changes, advance_institution
 from .analytics import ENGAGEMENT_TABLES, analytics_of, engagement_keys, engagement_rows
@@ -26,10 +29,12 @@ from .payloads import (
 from .rollcall import RollCall
 from .sis_roster import SisRoster
 from .stats import RequestStats, StatsRecorder
-from .throttle import RequestThrottle, ThrottleSettings, resolve_throttle
+from .throttle import RequestThrottle, ThrottleSettings, resolve_throttle, throttled_reply
 from .tokens import TokenStore
 
 log = logging.getLogger(__name__)
+
+_NEXT_LINK = re.compile(r'<[^>]*>;\s*rel="next"')
 
 TABLES = (
     "accounts",
@@ -87,6 +92,13 @@ class CanvasSandbox(ServedSandbox):
             self.institution.admin_user_id, admin=True, ttl_seconds=token_ttl
         )
         self.app = CanvasApp(self.institution, self._tokens, self._throttle, self._stats, latency=latency)
+        # transport faults and schema drift sit in front of the app; they never touch the truth
+        self._faults = FaultMiddleware(
+            self.app,
+            throttled=lambda plan: throttled_reply(self._throttle.status),
+            revoke=self._revoke_bearer,
+            loop_page=_repeat_next_link,
+        )
         self._server: ServerThread | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------------
@@ -97,7 +109,7 @@ class CanvasSandbox(ServedSandbox):
             self, for chaining.
         """
         if self._server is None:
-            self._server = ServerThread(self.app, self.host, self.port).start()
+            self._server = ServerThread(self._faults, self.host, self.port).start()
             log.info("canvas sandbox (%s, seed %s) at %s", self.size, self.seed, self.base_url)
         return self
 
@@ -148,6 +160,25 @@ class CanvasSandbox(ServedSandbox):
     def revoke_token(self, token: str) -> None:
         """Revoke a token; later requests with it get 401 Invalid access token."""
         self._tokens.revoke(token)
+
+    @property
+    def faults(self) -> FaultPlan | None:
+        """The fault plan in force (None: no faults); setting one restarts its request count."""
+        return self._faults.plan
+
+    @faults.setter
+    def faults(self, plan: FaultPlan | None) -> None:
+        self._faults.plan = plan
+
+    def faults_injected(self) -> dict[str, int]:
+        """Faults applied since the plan was set, by kind."""
+        injector = self._faults.injector
+        return injector.counts() if injector else {}
+
+    def _revoke_bearer(self, environ: dict[str, Any]) -> None:
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        if auth[:7].lower() == "bearer " and auth[7:].strip():
+            self._tokens.revoke(auth[7:].strip())
 
     def set_throttle(self, throttle: str | ThrottleSettings, status: int | None = None) -> None:
         """Change throttle settings (and optionally the throttled status) at runtime; buckets are kept."""
@@ -355,6 +386,22 @@ class CanvasSandbox(ServedSandbox):
         inst = self.institution
         with inst.lock:
             return advance_institution(inst, inst.steps_taken + 1 if step is None else step)
+
+
+def _repeat_next_link(environ: dict[str, Any], reply: Captured) -> bool:
+    """A pagination loop: a later page (one asked for with `page=`) whose rel="next" repeats the
+    previous page's next link, i.e. this page's own URL (added on a last page). First pages are
+    left alone."""
+    if "page" not in dict(parse_qsl(environ.get("QUERY_STRING", ""))):
+        return False
+    own = f'<{request_url(environ)}>; rel="next"'
+    link = reply.header("link") or ""
+    if 'rel="next"' in link:
+        link = _NEXT_LINK.sub(lambda m: own, link)
+    else:
+        link = f"{link},{own}" if link else own
+    reply.set_header("link", link)
+    return True
 
 
 def _check_table(table: str) -> None:

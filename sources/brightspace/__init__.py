@@ -13,6 +13,7 @@ from ..lms_http.errors import LmsPermissionError
 from ..lms_http.jobs import PollPolicy
 from ..lms_http.oauth import TokenStore
 from ..lms_http.retry import RetryPolicy
+from ..privacy import PrivacyPolicy, privacy_rules, protect_all
 from . import shaping
 from .datahub import DataHubExports, column_hints, next_since, parse_utc, primary_key_of, read_csv_rows
 from .engagement import content_progress_resource
@@ -28,6 +29,7 @@ from .settings import (
     DEFAULT_GRADE_VALUES_OVERLAP_SECONDS,
     DEFAULT_REFRESH_TOKEN_FILE,
     DEFAULT_TOKEN_URL,
+    PERSONAL_FIELDS,
     CourseChild,
     DataHubSet,
 )
@@ -56,6 +58,7 @@ def brightspace_source(
     retry_base_delay: float = 1.0,
     request_timeout: float = 60.0,
     token_store: TokenStore | None = None,
+    privacy: PrivacyPolicy | None = None,
     api: BrightspaceApi | None = None,
 ) -> Sequence[DltResource]:
     """Load a Brightspace institution: org units, courses, users, enrollments, classlists, grade
@@ -82,11 +85,18 @@ def brightspace_source(
         retry_base_delay: first backoff delay in seconds (doubles, with jitter).
         request_timeout: seconds before a request is abandoned and retried.
         token_store: a refresh-token store object (load()/save()) instead of the file.
+        privacy: keep, pseudonymise or drop names, e-mails, login ids, SIS ids (OrgDefinedId) and
+            other personal fields such as grade comments (`[sources.brightspace.privacy]`, key
+            `[sources.privacy] hash_key`; see sources/privacy.py).
         api: a ready client (tests and benchmarks share one to read its statistics).
 
     Returns:
         The resources; select a subset with `.with_resources(...)`.
+
+    Raises:
+        PrivacyConfigError: the privacy policy cannot be applied (names the setting to fix).
     """
+    rules = privacy_rules(privacy, "brightspace")
     if api is None:
         api = connect(
             base_url,
@@ -103,6 +113,7 @@ def brightspace_source(
             poll_policy=PollPolicy(timeout=export_timeout_seconds),
         )
     exports = DataHubExports(api)
+
     def guarded(
         scope: str, org_unit_id: int, fetch: Callable[[], list[dict[str, Any]]]
     ) -> list[dict[str, Any]]:
@@ -226,7 +237,7 @@ def brightspace_source(
             columns=column_hints(data_set),
         )
 
-    return [
+    resources = [
         org_units,
         users,
         course_offering_ids,
@@ -236,3 +247,5 @@ def brightspace_source(
         *(data_hub(data_set) for data_set in DATA_HUB_SETS),
         content_progress_resource(courses, api, strict),
     ]
+    # personal fields are dropped or hashed in extract, before any row is written
+    return protect_all(resources, PERSONAL_FIELDS, rules)

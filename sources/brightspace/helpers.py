@@ -7,11 +7,12 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from requests import HTTPError, Response
+from requests import HTTPError, RequestException, Response
 
 from ..lms_http.client import GovernedClient
-from ..lms_http.errors import LmsApiError, LmsNotFoundError, translate_http_error
+from ..lms_http.errors import LmsApiError, LmsNotFoundError, translate_http_error, translate_transport_error
 from ..lms_http.jobs import JobPoller, PollPolicy
+from ..lms_http.loop_guard import LoopGuard
 from ..lms_http.oauth import FileTokenStore, RefreshTokenAuth, TokenStore
 from ..lms_http.retry import RetryPolicy
 from ..lms_http.stats import RequestStats
@@ -104,6 +105,7 @@ class BrightspaceApi:
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = host_root(base_url)
+        self.request_timeout = request_timeout
         self.auth = auth
         self.stats = stats or RequestStats()
         self.governor = CreditWindowGovernor(window or CreditWindowModel(), max_in_flight=max_in_flight)
@@ -164,7 +166,9 @@ class BrightspaceApi:
 
     # -- requests --------------------------------------------------------------------------------
 
-    def _error(self, exc: HTTPError) -> LmsApiError:
+    def _error(self, exc: RequestException) -> LmsApiError:
+        if not isinstance(exc, HTTPError) or exc.response is None:
+            return translate_transport_error(exc, lms="Brightspace", timeout=self.request_timeout)
         response = exc.response
         if response is not None and response.status_code == 404:
             path = (response.url or "").split("?", 1)[0]
@@ -186,10 +190,11 @@ class BrightspaceApi:
         Raises:
             LmsApiError: a clear error (auth, permission, not found, throttled) once retries ran out.
         """
+        paginator = LoopGuard(ValencePaginator(), "Brightspace")
         try:
-            for page in self.rest.paginate(path, params=dict(params or {}), paginator=ValencePaginator()):
+            for page in self.rest.paginate(path, params=dict(params or {}), paginator=paginator):
                 yield list(page)
-        except HTTPError as exc:
+        except RequestException as exc:
             raise self._error(exc) from None
 
     def rows(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -202,7 +207,7 @@ class BrightspaceApi:
     def _checked(self, response: Response) -> Response:
         try:
             response.raise_for_status()
-        except HTTPError as exc:
+        except RequestException as exc:
             raise self._error(exc) from None
         return response
 
@@ -210,21 +215,21 @@ class BrightspaceApi:
         """One GET of a single JSON block, with the same retries and errors."""
         try:
             return self._checked(self.rest.get(path, params=params)).json()
-        except HTTPError as exc:
+        except RequestException as exc:
             raise self._error(exc) from None
 
     def post(self, path: str, body: Any) -> Any:
         """One POST of a JSON body (Data Hub job submission)."""
         try:
             return self._checked(self.rest.post(path, json=body)).json()
-        except HTTPError as exc:
+        except RequestException as exc:
             raise self._error(exc) from None
 
     def download(self, path: str) -> bytes:
         """GET a binary body (an export ZIP)."""
         try:
             return self._checked(self.rest.get(path)).content
-        except HTTPError as exc:
+        except RequestException as exc:
             raise self._error(exc) from None
 
 
@@ -243,6 +248,7 @@ def connect(
     request_timeout: float = 60.0,
     poll_policy: PollPolicy | None = None,
     client_auth: str = "body",
+    sleep: Callable[[float], None] | None = None,
 ) -> BrightspaceApi:
     """A ready client: OAuth2 refresh-token auth (rotating, persisted) over the governed session.
 
@@ -260,6 +266,7 @@ def connect(
         request_timeout: seconds per request.
         poll_policy: Data Hub job polling (backoff, timeout).
         client_auth: "body" (client_id/client_secret form fields) or "basic" (HTTP Basic).
+        sleep: how backoff and job polling wait (tests pass a fake; never sleep for real in tests).
     """
     missing = [
         name
@@ -292,6 +299,7 @@ def connect(
         policy=policy,
         request_timeout=request_timeout,
         poll_policy=poll_policy,
+        sleep=sleep,
     )
 
 

@@ -334,3 +334,34 @@ COURSE_CHILDREN: tuple[CourseChild, ...] = (
         params=(("pageSize", OBJECT_LIST_PAGE_SIZE),),
     ),
 )
+
+# Personal fields per table (snake_case, as loaded), by privacy category (sources/privacy.py;
+# `[sources.brightspace.privacy]`). Brightspace's numeric UserId stays: it is the tables' key.
+PERSONAL_FIELDS: dict[str, dict[str, str]] = {
+    "users": {
+        "first_name": "names",
+        "middle_name": "names",
+        "last_name": "names",
+        "display_name": "names",
+        "user_name": "login_ids",
+        "unique_identifier": "login_ids",
+        "external_email": "emails",
+        "org_defined_id": "sis_ids",
+        "pronouns": "other",
+    },
+    "enrollments": {"display_name": "names", "email_address": "emails", "org_defined_id": "sis_ids"},
+    "classlists": {
+        "display_name": "names",
+        "first_name": "names",
+        "last_name": "names",
+        "username": "login_ids",
+        "email": "emails",
+        "org_defined_id": "sis_ids",
+        "pronouns": "other",
+        "profile_identifier": "other",
+    },
+    # grade comments are free text written about the student
+    "grade_values": {"org_defined_id": "sis_ids", "comments": "other", "private_comments": "other"},
+    "final_grades": {"org_defined_id": "sis_ids", "comments": "other", "private_comments": "other"},
+    "grade_results": {"comments": "other", "private_comments": "other"},
+}

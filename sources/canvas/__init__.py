@@ -11,10 +11,11 @@ from dlt.sources import DltResource
 
 from ..lms_http.errors import LmsPermissionError
 from ..lms_http.retry import RetryPolicy
+from ..privacy import PrivacyPolicy, privacy_rules, protect_all
 from .engagement import engagement_resources
 from .helpers import CanvasApi, shape_assignment_group, shape_child, shape_enrollment
 from .rollcall import rollcall_resource
-from .settings import COLUMNS, COURSE_CHILDREN, DEFAULT_OVERLAP_SECONDS
+from .settings import COLUMNS, COURSE_CHILDREN, DEFAULT_OVERLAP_SECONDS, PERSONAL_FIELDS
 from .submissions import CourseSubmissionSync
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def canvas_source(
     request_timeout: float = 60.0,
     rollcall_bucket_url: str | None = None,
     rollcall_file_glob: str = "*.csv",
+    privacy: PrivacyPolicy | None = None,
     api: CanvasApi | None = None,
 ) -> Sequence[DltResource]:
     """Load a Canvas account: accounts, terms, courses, users, sections, enrollments (with
@@ -62,11 +64,17 @@ def canvas_source(
         rollcall_bucket_url: folder or bucket holding Roll Call attendance CSVs; None (the
             default) leaves the `rollcall_attendance` resource out.
         rollcall_file_glob: which files under `rollcall_bucket_url` are Roll Call reports.
+        privacy: keep, pseudonymise or drop names, e-mails, login ids, SIS ids and other personal
+            fields (`[sources.canvas.privacy]`, key `[sources.privacy] hash_key`; see sources/privacy.py).
         api: a ready client (tests and benchmarks share one to read its statistics).
 
     Returns:
         The resources; select a subset with `.with_resources(...)`.
+
+    Raises:
+        PrivacyConfigError: the privacy policy cannot be applied (names the setting to fix).
     """
+    rules = privacy_rules(privacy, "canvas")
     if api is None:
         api = CanvasApi(
             base_url,
@@ -160,7 +168,7 @@ def canvas_source(
 
         yield fetch()
 
-    return [
+    resources = [
         accounts,
         terms,
         courses,
@@ -174,7 +182,9 @@ def canvas_source(
                     rollcall_bucket_url,
                     rollcall_file_glob,
                     strict=strict,
-                    on_rejected=lambda name, reason: api.stats.record_skipped("rollcall_attendance", "file", name, reason),
+                    on_rejected=lambda name, reason: api.stats.record_skipped(
+                        "rollcall_attendance", "file", name, reason
+                    ),
                     course_ids=course_ids,
                 )
             ]
@@ -182,3 +192,5 @@ def canvas_source(
             else []
         ),
     ]
+    # personal fields are dropped or hashed in extract, before any row is written
+    return protect_all(resources, PERSONAL_FIELDS, rules)

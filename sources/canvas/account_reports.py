@@ -27,8 +27,9 @@ from dlt.sources import DltResource
 
 from ..lms_http.jobs import AsyncJob, JobPoller, JobState, PollPolicy
 from ..lms_http.retry import RetryPolicy
+from ..privacy import PrivacyPolicy, privacy_rules, protect_all
 from .helpers import CanvasApi
-from .settings import ts, typed
+from .settings import PERSONAL_FIELDS, ts, typed
 from .write_api import CanvasWriter
 
 logger = logging.getLogger(__name__)
@@ -241,6 +242,7 @@ def canvas_account_reports(
     report_timeout: float = 3600.0,
     poll_first_delay: float = 2.0,
     poll_max_delay: float = 60.0,
+    privacy: PrivacyPolicy | None = None,
     api: CanvasApi | None = None,
     poller: JobPoller | None = None,
 ) -> list[DltResource]:
@@ -261,9 +263,12 @@ def canvas_account_reports(
         report_timeout: seconds to wait for each report.
         poll_first_delay: first wait between status checks (doubling, capped at poll_max_delay).
         poll_max_delay: longest wait between status checks.
+        privacy: keep, pseudonymise or drop personal fields (`[sources.canvas.privacy]`, as for
+            canvas_source; see sources/privacy.py).
         api: a ready client (tests share one).
         poller: a ready poller (tests inject one with a fake clock).
     """
+    rules = privacy_rules(privacy, "canvas")
     unknown = sorted(set(provisioning) - set(PROVISIONING))
     if unknown:
         raise ValueError(f"unknown provisioning files {unknown}; choose from {', '.join(PROVISIONING)}")
@@ -297,7 +302,7 @@ def canvas_account_reports(
     resources = [table(e, f"provisioning_{e}", provisioning_rows) for e in provisioning]
     if last_user_access:
         resources.append(table("last_user_access", "last_user_access", access_rows))
-    return resources
+    return protect_all(resources, PERSONAL_FIELDS, rules)
 
 
 __all__ = ["AccountReportRunner", "canvas_account_reports", "parse_report_file", "report_state"]

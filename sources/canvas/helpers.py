@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
-from requests import HTTPError, Response
+from requests import HTTPError, RequestException, Response
 
 from ..lms_http.client import GovernedClient
-from ..lms_http.errors import translate_http_error
+from ..lms_http.errors import LmsApiError, translate_http_error, translate_transport_error
 from ..lms_http.governor import LeakyBucketModel, ThrottleGovernor
+from ..lms_http.loop_guard import LoopGuard
 from ..lms_http.retry import RetryPolicy
 from ..lms_http.stats import RequestStats
 from .settings import PER_PAGE
@@ -56,8 +57,22 @@ class CanvasApi:
         bucket: LeakyBucketModel | None = None,
         stats: RequestStats | None = None,
         request_timeout: float = 60.0,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        """Connect (lazily) to a Canvas host.
+
+        Args:
+            base_url: the Canvas host, with or without /api/v1.
+            access_token: the API token (sent as a Bearer header, never logged).
+            max_in_flight: most requests in flight at once for this token.
+            policy: retries of throttled, 5xx, connection and bad-reply failures.
+            bucket: the leaky-bucket model the governor paces by.
+            stats: counters to share (default: new ones).
+            request_timeout: seconds before a request is abandoned and retried.
+            sleep: how backoff waits (tests pass a fake; never sleep for real in tests).
+        """
         self.base_url = api_root(base_url)
+        self.request_timeout = request_timeout
         self._auth = BearerTokenAuth(token=access_token)
         self.stats = stats or RequestStats()
         self.governor = ThrottleGovernor(bucket or LeakyBucketModel(), max_in_flight=max_in_flight)
@@ -68,6 +83,7 @@ class CanvasApi:
             stats=self.stats,
             request_timeout=request_timeout,
             pool_size=max(8, max_in_flight * 2),
+            **({"sleep": sleep} if sleep is not None else {}),
         )
         self._local = threading.local()
 
@@ -91,21 +107,30 @@ class CanvasApi:
         """Yield each page of a Canvas collection, following the `link` header's rel="next".
 
         Raises:
-            LmsApiError: a clear error (auth, permission, not found, throttled) once retries ran out.
+            LmsApiError: a clear error (auth, permission, not found, throttled, LMS unavailable,
+                pagination loop) once retries ran out.
         """
         query = {"per_page": PER_PAGE, **(params or {})}
+        paginator = LoopGuard(HeaderLinkPaginator(), "Canvas")
         try:
             for page in self.rest.paginate(
-                path.lstrip("/"), params=query, paginator=HeaderLinkPaginator(), data_selector=data_selector
+                path.lstrip("/"), params=query, paginator=paginator, data_selector=data_selector
             ):
                 yield list(page)
-        except HTTPError as exc:
-            throttled = exc.response is not None and is_canvas_throttled(exc.response)
-            raise translate_http_error(
-                exc, lms="Canvas", credential_hint=CREDENTIAL_HINT, is_throttled=throttled
-            ) from None
+        except RequestException as exc:
+            raise self._error(exc) from None
 
-    def rows(self, path: str, params: dict[str, Any] | None = None, data_selector: str = "$") -> list[dict[str, Any]]:
+    def _error(self, exc: RequestException) -> LmsApiError:
+        if isinstance(exc, HTTPError) and exc.response is not None:
+            throttled = is_canvas_throttled(exc.response)
+            return translate_http_error(
+                exc, lms="Canvas", credential_hint=CREDENTIAL_HINT, is_throttled=throttled
+            )
+        return translate_transport_error(exc, lms="Canvas", timeout=self.request_timeout)
+
+    def rows(
+        self, path: str, params: dict[str, Any] | None = None, data_selector: str = "$"
+    ) -> list[dict[str, Any]]:
         """All rows of a collection as one list."""
         out: list[dict[str, Any]] = []
         for page in self.pages(path, params, data_selector):
@@ -114,13 +139,11 @@ class CanvasApi:
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """One non-paginated GET, with the same retries and errors."""
-        response = self.rest.get(path.lstrip("/"), params=params)
         try:
+            response = self.rest.get(path.lstrip("/"), params=params)
             response.raise_for_status()
-        except HTTPError as exc:
-            raise translate_http_error(
-                exc, lms="Canvas", credential_hint=CREDENTIAL_HINT, is_throttled=is_canvas_throttled(response)
-            ) from None
+        except RequestException as exc:
+            raise self._error(exc) from None
         return response.json()
 
 
@@ -168,4 +191,3 @@ def shape_submission(row: dict[str, Any], course_id: int) -> dict[str, Any]:
     row = {k: v for k, v in row.items() if k not in _EMBEDDED}
     row["course_id"] = course_id
     return row
-

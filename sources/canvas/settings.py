@@ -64,7 +64,14 @@ COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "courses": {
         **ID,
-        **typed("bigint", "account_id", "root_account_id", "enrollment_term_id", "grading_standard_id", "sis_import_id"),
+        **typed(
+            "bigint",
+            "account_id",
+            "root_account_id",
+            "enrollment_term_id",
+            "grading_standard_id",
+            "sis_import_id",
+        ),
         **typed(
             "text",
             "name",
@@ -96,7 +103,13 @@ COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
         **ID,
         "course_id": {"data_type": "bigint", "nullable": False},
         **typed(
-            "bigint", "user_id", "course_section_id", "associated_user_id", "role_id", "root_account_id", "sis_import_id"
+            "bigint",
+            "user_id",
+            "course_section_id",
+            "associated_user_id",
+            "role_id",
+            "root_account_id",
+            "sis_import_id",
         ),
         **typed(
             "text",
@@ -149,7 +162,14 @@ COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
         "assignment_id": {"data_type": "bigint", "nullable": False},
         "user_id": {"data_type": "bigint", "nullable": False},
         **typed(
-            "bigint", "id", "attempt", "grader_id", "seconds_late", "extra_attempts", "grading_period_id", "custom_grade_status_id"
+            "bigint",
+            "id",
+            "attempt",
+            "grader_id",
+            "seconds_late",
+            "extra_attempts",
+            "grading_period_id",
+            "custom_grade_status_id",
         ),
         **typed(
             "text",
@@ -180,3 +200,48 @@ COURSE_CHILDREN: list[tuple[str, str, dict[str, Any]]] = [
     ("assignment_groups", "courses/{course_id}/assignment_groups", {}),
     ("assignments", "courses/{course_id}/assignments", {}),
 ]
+
+# Personal fields per table, by privacy category (sources/privacy.py; `[sources.canvas.privacy]`).
+# Embedded `user` objects are already left out of enrollments and submissions (helpers._EMBEDDED);
+# student_summaries carry only the numeric user id. Canvas numeric user ids stay: they are keys.
+PERSONAL_FIELDS: dict[str, dict[str, str]] = {
+    "users": {
+        "name": "names",
+        "sortable_name": "names",
+        "short_name": "names",
+        "first_name": "names",
+        "last_name": "names",
+        "email": "emails",
+        "login_id": "login_ids",
+        "sis_login_id": "login_ids",
+        "sis_user_id": "sis_ids",
+        "integration_id": "sis_ids",
+        "avatar_url": "other",
+        "pronouns": "other",
+        "bio": "other",
+    },
+    "enrollments": {"sis_user_id": "sis_ids", "sis_login_id": "login_ids"},
+    # the student's own work: free text and a submitted URL
+    "submissions": {"body": "other", "url": "other"},
+    "rollcall_attendance": {
+        "teacher_name": "names",
+        "student_name": "names",
+        "sis_teacher_id": "sis_ids",
+        "sis_student_id": "sis_ids",
+    },
+    # account reports (sources/canvas/account_reports.py): in provisioning files user_id is the SIS id
+    "provisioning_users": {
+        "first_name": "names",
+        "last_name": "names",
+        "full_name": "names",
+        "sortable_name": "names",
+        "short_name": "names",
+        "email": "emails",
+        "login_id": "login_ids",
+        "user_id": "sis_ids",
+        "integration_id": "sis_ids",
+        "pronouns": "other",
+    },
+    "provisioning_enrollments": {"user_id": "sis_ids", "associated_user_id": "sis_ids"},
+    "last_user_access": {"user_sis_id": "sis_ids", "user_name": "names", "last_ip": "other"},
+}

@@ -10,11 +10,12 @@ from typing import Any
 
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.session import Session
-from requests import HTTPError, PreparedRequest, Response
+from requests import HTTPError, PreparedRequest, RequestException, Response
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, stop_after_attempt
 
 from .governor import Governor
+from .reply_check import check_reply
 from .retry import RetryPolicy, ThrottleTest, backoff_seconds, response_of, retry_after_seconds, retry_cause
 from .stats import RequestStats
 
@@ -100,6 +101,8 @@ class GovernedClient(Client):
         if state.attempt_number < self.policy.max_attempts:
             self.stats.record_retry(cause)
             logger.info("retrying after %s (attempt %d)", cause, state.attempt_number)
+        else:
+            self.stats.record_gave_up(cause)
         return True
 
     def _make_session(self) -> Session:
@@ -114,11 +117,29 @@ class GovernedClient(Client):
             reraise=True,
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         )
-        send = session.send
+        send = self._checking(session.send)
         if self._on_unauthorized is not None:
             send = self._reauthorizing(send)
         session.send = retrying.wraps(send)  # type: ignore[method-assign]
         return session
+
+    @staticmethod
+    def _checking(send: Callable[..., Response]) -> Callable[..., Response]:
+        """Wrap `send` so a 2xx reply that is not the API's JSON raises `BadReply` (and is retried)."""
+
+        def send_checked(request: PreparedRequest, **kwargs: Any) -> Response:
+            try:
+                response = send(request, **kwargs)
+            except RequestException as exc:
+                # a body cut mid-read raises without its request: keep it, errors name its path
+                if exc.request is None:
+                    exc.request = request
+                raise
+            if not kwargs.get("stream"):
+                check_reply(response)
+            return response
+
+        return send_checked
 
     def _reauthorizing(self, send: Callable[..., Response]) -> Callable[..., Response]:
         """Wrap `send` so one 401 triggers one token refresh and one resend, never more."""

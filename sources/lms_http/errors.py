@@ -30,10 +30,34 @@ class LmsNotFoundError(LmsApiError):
     """The object or route does not exist (wrong id, or an API version the host lacks)."""
 
 
+class LmsUnavailableError(LmsApiError):
+    """The LMS kept failing for reasons on its side or the network's (5xx, resets, timeouts, bad replies)."""
+
+
+class LmsServerError(LmsUnavailableError):
+    """The LMS kept answering 5xx after every retry."""
+
+
+class LmsConnectionError(LmsUnavailableError):
+    """Connections kept dropping or timing out after every retry."""
+
+
+class LmsBadReplyError(LmsUnavailableError):
+    """The LMS kept sending a reply that is not the JSON it documents (truncated, malformed, HTML)."""
+
+
+class LmsPaginationLoopError(LmsApiError):
+    """A listing sent a next page (link or bookmark) that this listing had already read."""
+
+
+def safe_path(url: str | None) -> str:
+    """The path of a URL only: query strings may carry access_token or client_secret."""
+    return (url or "").split("?", 1)[0]
+
+
 def _safe_url(response: Response) -> str:
     # never echo query strings: they may carry access_token or client_secret
-    url = response.url or ""
-    return url.split("?", 1)[0]
+    return safe_path(response.url)
 
 
 def translate_http_error(
@@ -52,7 +76,9 @@ def translate_http_error(
     """
     response = exc.response
     if response is None:
-        return LmsApiError(f"{lms} request failed: {type(exc).__name__}")
+        return LmsApiError(
+            f"{lms} request failed: {type(exc).__name__}", url=safe_path(exc.request and exc.request.url)
+        )
     status = response.status_code
     url = _safe_url(response)
     if is_throttled:
@@ -85,4 +111,52 @@ def translate_http_error(
         )
     if status == 404:
         return LmsNotFoundError(f"{lms} has no {url} (HTTP 404). Check the id or base_url.", status, url)
+    if status >= 500:
+        return LmsServerError(
+            f"{lms} kept failing on {url} (HTTP {status}) after all retries. The LMS or its proxy is "
+            "having trouble: rerun later (nothing partial was kept from the failed listing).",
+            status,
+            url,
+        )
     return LmsApiError(f"{lms} request to {url} failed with HTTP {status}.", status, url)
+
+
+def translate_transport_error(exc: Exception, *, lms: str, timeout: float | None = None) -> LmsApiError:
+    """Turn a connection failure or a bad reply that outlasted every retry into a clear error.
+
+    Args:
+        exc: a requests `ConnectionError` / `Timeout` / `ChunkedEncodingError`, or a `BadReply`.
+        lms: "Canvas" or "Brightspace", used in the message.
+        timeout: the client's request timeout in seconds, named when a read timed out.
+
+    Returns:
+        An `LmsUnavailableError` subclass naming the URL path (never its query) and what to do.
+    """
+    from requests.exceptions import Timeout  # local: keep this module's import surface small
+
+    from .reply_check import BadReply
+
+    request = getattr(exc, "request", None)
+    response = getattr(exc, "response", None)
+    url = safe_path((request.url if request is not None else None) or (response.url if response else None))
+    if isinstance(exc, BadReply):
+        return LmsBadReplyError(
+            f"{lms} kept answering {url} with {exc.what} instead of JSON after all retries. The LMS or a "
+            "proxy in front of it is failing: rerun later; if it persists, check base_url points at the API.",
+            exc.status,
+            url,
+        )
+    if isinstance(exc, Timeout):
+        limit = f" (request_timeout={timeout:g}s)" if timeout else ""
+        return LmsConnectionError(
+            f"{lms} did not answer {url} in time{limit} after all retries. Rerun later, or raise "
+            "request_timeout if the LMS is just slow.",
+            None,
+            url,
+        )
+    return LmsConnectionError(
+        f"{lms} connections kept dropping on {url} ({type(exc).__name__}) after all retries. Check the "
+        "network and base_url, then rerun.",
+        None,
+        url,
+    )

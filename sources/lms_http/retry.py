@@ -10,6 +10,8 @@ from requests import HTTPError, Response
 from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
 from tenacity import RetryCallState
 
+from .reply_check import BadReply
+
 # Retry-After from the server wins over our own backoff, within this cap (seconds).
 RETRY_AFTER_CAP = 300.0
 
@@ -20,7 +22,8 @@ ThrottleTest = Callable[[Response], bool]
 class RetryPolicy:
     """How the HTTP layer retries.
 
-    Throttled replies, 5xx and connection failures are retried with full-jitter exponential
+    Throttled replies, 5xx, connection failures (refused, reset, timed out) and 2xx replies whose
+    body is not the JSON the API sends (truncated, malformed, an HTML page) are retried with full-jitter exponential
     backoff (`base * 2**n`, capped at `max_delay`, a random point below it); a `Retry-After`
     header is honoured when the server sends one. 401, non-throttling 403 and other 4xx are
     never retried: they fail at once with a clear error.
@@ -45,13 +48,24 @@ def response_of(state: RetryCallState) -> Response | None:
 
 
 def retry_cause(state: RetryCallState, is_throttled: ThrottleTest) -> str | None:
-    """Why this attempt should be retried ("throttled", "server_error", "connection"), or None."""
+    """Why this attempt should be retried, or None when it should not.
+
+    Causes: "throttled", "server_error" (5xx), "timeout", "reset" (a connection dropped, also
+    mid-body), "connection" (could not connect), "malformed" (truncated or invalid JSON with a 2xx)
+    and "html" (an HTML page with a 2xx).
+    """
     outcome = state.outcome
     if outcome is None:
         return None
     exc = outcome.exception()
-    if isinstance(exc, (ConnectionError, Timeout, ChunkedEncodingError)) and not isinstance(exc, HTTPError):
-        return "connection"
+    if isinstance(exc, BadReply):
+        return exc.cause
+    if isinstance(exc, Timeout):
+        return "timeout"
+    if isinstance(exc, ChunkedEncodingError):
+        return "reset"
+    if isinstance(exc, ConnectionError) and not isinstance(exc, HTTPError):
+        return "reset" if _was_reset(exc) else "connection"
     response = response_of(state)
     if response is None:
         return None
@@ -60,6 +74,12 @@ def retry_cause(state: RetryCallState, is_throttled: ThrottleTest) -> str | None
     if 500 <= response.status_code < 600:
         return "server_error"
     return None
+
+
+def _was_reset(exc: BaseException) -> bool:
+    """Whether a connection error is the peer dropping an open connection (not a refused connect)."""
+    text = repr(exc)
+    return any(mark in text for mark in ("Connection aborted", "ConnectionReset", "RemoteDisconnected"))
 
 
 def retry_after_seconds(response: Response | None) -> float | None:

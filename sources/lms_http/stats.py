@@ -16,6 +16,8 @@ class RequestStats:
     throttled: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
     retries: Counter[str] = field(default_factory=Counter)
+    # requests that failed for good after the last retry, by cause
+    gave_up: Counter[str] = field(default_factory=Counter)
     connection_errors: int = 0
     governor_waits: int = 0
     governor_wait_seconds: float = 0.0
@@ -39,6 +41,10 @@ class RequestStats:
         with self._lock:
             self.retries[cause] += 1
 
+    def record_gave_up(self, cause: str) -> None:
+        with self._lock:
+            self.gave_up[cause] += 1
+
     def record_skipped(self, resource: str, scope: str, scope_id: Any, reason: str) -> None:
         with self._lock:
             self.skipped.append({"resource": resource, scope: scope_id, "reason": reason})
@@ -51,6 +57,7 @@ class RequestStats:
                 "throttled": self.throttled,
                 "connection_errors": self.connection_errors,
                 "retries": dict(self.retries),
+                "gave_up": dict(self.gave_up),
                 "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
                 "governor_waits": self.governor_waits,
                 "governor_wait_seconds": round(self.governor_wait_seconds, 3),

@@ -7,8 +7,9 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from ..privacy import PrivacyPolicy, privacy_rules, protect_all
 from .reader import SisRosterFileError, roster_resource
-from .settings import ROSTER_COLUMNS, ROSTER_PRIMARY_KEY
+from .settings import PERSONAL_FIELDS, ROSTER_COLUMNS, ROSTER_PRIMARY_KEY
 
 __all__ = ["sis_roster_source", "SisRosterFileError", "ROSTER_COLUMNS", "ROSTER_PRIMARY_KEY"]
 
@@ -18,6 +19,7 @@ def sis_roster_source(
     path_or_bucket: str = dlt.config.value,
     file_glob: str = "*.csv",
     credentials: Any = None,
+    privacy: PrivacyPolicy | None = None,
 ) -> DltResource:
     """Load the SIS roster (an SIS enrollments CSV) into the table `sis_roster`, replacing it.
 
@@ -29,8 +31,18 @@ def sis_roster_source(
             (`[sources.sis_roster] path` in config.toml is read by the pipelines).
         file_glob: which files of a folder or bucket to read (ignored for a single file).
         credentials: filesystem credentials for a bucket; by default dlt's filesystem configuration.
+        privacy: keep or pseudonymise the SIS user ids, and keep, pseudonymise or drop any names,
+            e-mails or login ids the roster carries (`[sources.sis_roster.privacy]`, key
+            `[sources.privacy] hash_key`; see sources/privacy.py). Use the LMS's `sis_ids` setting.
 
     Returns:
         The `sis_roster` resource (write disposition replace: each run is the whole roster).
+
+    Raises:
+        PrivacyConfigError: the privacy policy cannot be applied (names the setting to fix).
     """
-    return roster_resource(path_or_bucket, file_glob, credentials=credentials)
+    rules = privacy_rules(privacy, "sis_roster")
+    (roster,) = protect_all(
+        [roster_resource(path_or_bucket, file_glob, credentials=credentials)], PERSONAL_FIELDS, rules
+    )
+    return roster

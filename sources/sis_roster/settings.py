@@ -25,3 +25,21 @@ ROSTER_COLUMNS: dict[str, dict[str, Any]] = {
     "source_file": _text(False),
     "source_line": {"data_type": "bigint", "nullable": False},
 }
+
+# Personal fields a roster may carry, by privacy category (sources/privacy.py;
+# `[sources.sis_roster.privacy]`). user_id is the SIS id: with `sis_ids = "pseudonymise"` and the
+# LMS's policy the same, it hashes to the same value as the LMS's sis_user_id / OrgDefinedId.
+PERSONAL_FIELDS: dict[str, dict[str, str]] = {
+    "sis_roster": {
+        "user_id": "sis_ids",
+        "first_name": "names",
+        "last_name": "names",
+        "full_name": "names",
+        "name": "names",
+        "sortable_name": "names",
+        "short_name": "names",
+        "preferred_name": "names",
+        "email": "emails",
+        "login_id": "login_ids",
+    },
+}

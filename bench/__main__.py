@@ -1,0 +1,90 @@
+"""Benchmarks: `python -m bench [--sizes small,medium] [--lms canvas,brightspace] [--skip peers,...]`.
+
+Prints one table of ratios measured side by side in one run, against the sandboxes on loopback
+(each in its own process; every contender in a fresh process). Rows per LMS and size:
+  full sync / floor        our full sync (extract, normalize, load into DuckDB) over the same pages
+                           fetched by plain concurrent requests
+  sequential peer / ours   a requests loop in the seed scripts' style (Canvas; higher = we are faster)
+  dlt rest_api / ours      dlt's declarative rest_api source on the same endpoints (Canvas)
+  rerun, ... / full        a rerun with no changes, and after 1% of submissions changed (Canvas)
+  throttled / minimum      our full sync under the LMS's default throttle over the theoretical
+                           minimum (cost over outflow past the free headroom, or the floor)
+  peak RSS large / small   our pipeline process's peak memory (with both sizes in --sizes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.brightspace_bench import bench_brightspace
+from bench.canvas_bench import bench_canvas
+from bench.table import ratio_row, render
+
+MEASURES = ("peers", "incremental", "throttled")
+BENCHES = {"canvas": bench_canvas, "brightspace": bench_brightspace}
+
+
+def _machine() -> str:
+    mem = ""
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        mem = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB"
+    return f"{platform.machine()}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen benchmarks and print the table."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes", default="small,medium", help="comma-separated sandbox sizes (small,medium,large)"
+    )
+    parser.add_argument("--lms", default="canvas,brightspace", help="comma-separated: canvas, brightspace")
+    parser.add_argument(
+        "--skip",
+        default="",
+        help=f"comma-separated measures to leave out: {', '.join(MEASURES)}; SIZE:MEASURE for one size only "
+        "(e.g. large:peers)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(message)s"
+    )
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")  # dlt's schema hints would bury the table
+    sizes = [s for s in args.sizes.split(",") if s]
+    lms_list = [x for x in args.lms.split(",") if x]
+    skip = [m.split(":") if ":" in m else ["*", m] for m in args.skip.split(",") if m]
+    unknown = (set(lms_list) - set(BENCHES)) | ({m for _, m in skip} - set(MEASURES))
+    if unknown:
+        parser.error(f"unknown --lms or --skip value(s): {', '.join(sorted(unknown))}")
+    rows: list[list[str]] = []
+    results: dict[tuple[str, str], dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="lms-bench-") as tmp:
+        for lms in lms_list:
+            for size in sizes:
+                skipped = {m for at, m in skip if at in ("*", size)}
+                results[lms, size] = BENCHES[lms](size, Path(tmp), rows, skipped)
+    for lms in lms_list:
+        if (lms, "small") in results and (lms, "large") in results:
+            small, large = results[lms, "small"]["ours"]["rss_mb"], results[lms, "large"]["ours"]["rss_mb"]
+            rows.append(
+                ratio_row(
+                    lms, "large/small", "peak RSS of our run", large, small, "pipeline process only", "MB"
+                )
+            )
+    print(f"machine: {_machine()}")
+    print(render(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
