@@ -14,6 +14,16 @@ os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
 POSTGRES_DSN = "postgresql://postgres:postgres@127.0.0.1:5432/test"  # trust auth: the password is ignored
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--soak`: run the reliability tests' long variants (more crash points, mixes and seeds)."""
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="run the long reliability soaks (also on with env LMS_SOAK=1)",
+    )
+
+
 @pytest.fixture
 def dlt_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh dlt data dir and working dir per test, so pipelines never share state."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from requests import HTTPError, Response
+from requests.exceptions import Timeout
+
+from .reply_check import BadReply
 
 
 class LmsApiError(Exception):
@@ -132,13 +135,11 @@ def translate_transport_error(exc: Exception, *, lms: str, timeout: float | None
     Returns:
         An `LmsUnavailableError` subclass naming the URL path (never its query) and what to do.
     """
-    from requests.exceptions import Timeout  # local: keep this module's import surface small
-
-    from .reply_check import BadReply
-
     request = getattr(exc, "request", None)
     response = getattr(exc, "response", None)
-    url = safe_path((request.url if request is not None else None) or (response.url if response else None))
+    url = safe_path(
+        (request.url if request is not None else None) or (response.url if response is not None else None)
+    )
     if isinstance(exc, BadReply):
         return LmsBadReplyError(
             f"{lms} kept answering {url} with {exc.what} instead of JSON after all retries. The LMS or a "

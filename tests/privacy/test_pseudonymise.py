@@ -22,6 +22,7 @@ from tests.privacy.loads import (
     load_canvas,
     policy,
     query,
+    working_files,
 )
 
 CANVAS_RESOURCES = ["courses", "users", "enrollments"]
@@ -173,6 +174,10 @@ def test_pseudonyms_are_keyed_hashes_stable_across_runs_and_the_same_in_both_lms
     clear |= {u["DisplayName"] for u in brightspace.truth_rows("users")}
     clear |= {u["OrgDefinedId"] for u in brightspace.truth_rows("users") if u["OrgDefinedId"]}
     assert not cells & clear
+
+    # the hash key is a secret: not in any load package, schema, state or trace
+    for pipeline in (cp, bp):
+        assert not [path.name for path, text in working_files(pipeline) if KEY in text]
 
     # a second run re-reads every user and writes the same pseudonyms
     cp, bp = load_both()

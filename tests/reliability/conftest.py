@@ -137,6 +137,12 @@ class World:
             if s
         ]
 
+    def advance(self) -> None:
+        """Change the sandbox so the baseline is stale: a stopped run is then told from a completed one."""
+        self.sandbox.advance()
+        with pytest.raises(AssertionError):
+            self.assert_matches_truth(self.baseline / "warehouse.duckdb")
+
     def assert_matches_truth(self, db: Path) -> None:
         """Row counts and keys equal the sandbox's truth, no duplicates."""
         truth = self.sandbox.truth()
@@ -204,7 +210,7 @@ def canvas_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         info = _run_canvas(world.pipeline(base), world.make_api())
         assert not info.has_failed_jobs
         world.assert_matches_truth(base / "warehouse.duckdb")
-        sb.advance()
+        world.advance()
         yield world
 
 
@@ -225,5 +231,5 @@ def brightspace_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worl
         info = _run_brightspace(world.pipeline(base), world.make_api())
         assert not info.has_failed_jobs
         world.assert_matches_truth(base / "warehouse.duckdb")
-        sb.advance()
+        world.advance()
         yield world
