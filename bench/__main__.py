@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help=f"comma-separated measures to leave out: {', '.join(MEASURES)}; SIZE:MEASURE for one size only "
-        "(e.g. large:peers)",
+        help=f"comma-separated measures to leave out: {', '.join(MEASURES)}; prefix LMS: and/or SIZE: "
+        "to skip it there only (e.g. large:peers,canvas:large:throttled)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     args = parser.parse_args(argv)
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")  # dlt's schema hints would bury the table
     sizes = [s for s in args.sizes.split(",") if s]
     lms_list = [x for x in args.lms.split(",") if x]
-    skip = [m.split(":") if ":" in m else ["*", m] for m in args.skip.split(",") if m]
-    unknown = (set(lms_list) - set(BENCHES)) | ({m for _, m in skip} - set(MEASURES))
+    skip = [m.split(":") for m in args.skip.split(",") if m]
+    unknown = (set(lms_list) - set(BENCHES)) | ({m[-1] for m in skip} - set(MEASURES))
     if unknown:
         parser.error(f"unknown --lms or --skip value(s): {', '.join(sorted(unknown))}")
     rows: list[list[str]] = []
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lms-bench-") as tmp:
         for lms in lms_list:
             for size in sizes:
-                skipped = {m for at, m in skip if at in ("*", size)}
+                skipped = {m[-1] for m in skip if set(m[:-1]) <= {lms, size}}
                 results[lms, size] = BENCHES[lms](size, Path(tmp), rows, skipped)
     for lms in lms_list:
         if (lms, "small") in results and (lms, "large") in results:

@@ -33,7 +33,7 @@ from pipelines.run_report import (
 )
 from pipelines.shards import shard_from_args
 from pipelines.transform import transform_after_load
-from sources.lms_http.errors import LmsApiError
+from sources.lms_http.errors import LmsApiError, LmsPermissionError
 from sources.lms_http.stats import RequestStats
 from sources.sis_roster import sis_roster_source
 
@@ -191,11 +191,24 @@ def _pending_packages(pipeline: Pipeline) -> set[str]:
 
 
 def _abort_new_packages(pipeline: Pipeline, before: set[str]) -> None:
-    """Drop the packages this run made, so a contract violation leaves nothing to load next time."""
+    """Drop what the run left pending, so a contract violation leaves nothing to load next time.
+
+    Everything pending is aborted (older leftovers of a crashed run too: they failed the same
+    normalize step); dlt rewinds the local state and schemas to the oldest aborted package.
+    """
     new = sorted(_pending_packages(pipeline) - before)
-    if new:
-        # restores the local state and schema to where the first new package started
-        pipeline.abort_packages(load_id=new[0])
+    if not new:
+        return
+    try:
+        pipeline.abort_packages()
+    except Exception as exc:  # the run fails anyway; the user can still abort by hand
+        logger.warning(
+            "could not abort load packages %s (run `dlt pipeline %s abort-packages`): %s",
+            new,
+            pipeline.pipeline_name,
+            exc,
+        )
+    else:
         logger.info("aborted load packages %s after a schema contract violation", new)
 
 
@@ -253,7 +266,12 @@ def main_with_clear_errors(
         cause = clear_error(exc)
         if cause is None:
             raise
-        print(f"error: {describe_error(cause)}", file=sys.stderr)
+        hint = ""
+        if getattr(args, "strict", False) and isinstance(cause, LmsPermissionError):
+            hint = (
+                " (--strict is on: without it, a scope the credentials may not read is skipped and reported)"
+            )
+        print(f"error: {describe_error(cause)}{hint}", file=sys.stderr)
         print(
             "Nothing was lost: fix the setting and run again; finished loads stay in place.", file=sys.stderr
         )

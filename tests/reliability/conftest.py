@@ -51,8 +51,8 @@ BRIGHTSPACE_KEYS: dict[str, tuple[str, ...]] = {
 # 8 attempts per request; backoff never sleeps for real (see `no_sleep`)
 POLICY = RetryPolicy(max_attempts=8, base_delay=0.5, max_delay=8.0)
 # the client gives up on a reply after this long; "slow" faults stall longer
-CLIENT_TIMEOUT = 0.5
-SLOW_SECONDS = 1.0
+CLIENT_TIMEOUT = 1.0
+SLOW_SECONDS = 1.5
 # a bucket that drains fast: an injected throttle storm costs milliseconds of pacing, not seconds
 FAST_BUCKET = LeakyBucketModel(outflow=5000.0)
 

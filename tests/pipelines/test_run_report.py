@@ -1,0 +1,245 @@
+"""The run report: printed and appended to `run_reports` with exact figures; the run options plumbing."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+import pytest
+from dlt.common.schema.exceptions import DataValidationError
+
+from pipelines import brightspace_pipeline, canvas_pipeline
+from pipelines.run_report import RunReport, StageTimer, redact
+from pipelines.runner import describe_error, load_and_report
+from sandbox.brightspace import BrightspaceSandbox
+from sandbox.canvas import CanvasSandbox
+from sources.lms_http.retry import RetryPolicy
+from sources.lms_http.stats import RequestStats
+
+
+@pytest.fixture(scope="module")
+def canvas() -> Iterator[CanvasSandbox]:
+    with CanvasSandbox(size="small", seed=7, throttle="off") as sb:
+        yield sb
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> list[dict[str, Any]]:
+    cur = con.execute(sql, list(params))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def test_canvas_run_appends_its_report_with_exact_figures(
+    dlt_dir: Path, canvas: CanvasSandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SOURCES__CANVAS__BASE_URL", canvas.base_url)
+    monkeypatch.setenv("SOURCES__CANVAS__ACCESS_TOKEN", canvas.admin_token)
+    requests = []
+    for _ in range(2):  # the second run appends a second report
+        canvas.reset_stats()
+        assert canvas_pipeline.main(["--no-transform"]) == 0
+        requests.append(canvas.stats.requests)
+    out = capsys.readouterr().out
+    truth = canvas.truth()
+    truth.update(canvas.truth(["student_summaries", "course_activity"]))
+
+    con = duckdb.connect(str(dlt_dir / "canvas_pipeline.duckdb"), read_only=True)
+    reports = _rows(con, "select * from canvas.run_reports order by started_at")
+    assert [r["requests"] for r in reports] == requests
+    assert len({r["run_id"] for r in reports}) == 2
+    first = reports[0]
+    assert f"run report {first['run_id']} (succeeded) stored in table canvas.run_reports" in out
+    assert (first["pipeline_name"], first["lms"], first["shard"], first["status"]) == (
+        "canvas_pipeline",
+        "canvas",
+        "all",
+        "succeeded",
+    )
+    assert (first["dataset_name"], first["destination"], first["schema_contract"], first["strict"]) == (
+        "canvas",
+        "duckdb",
+        "evolve",
+        False,
+    )
+    assert first["error_class"] is None and first["error_message"] is None
+    assert first["started_at"] <= first["finished_at"]
+    assert (first["throttled"], first["retries_total"], first["skipped_scopes"]) == (0, 0, 0)
+    # the load id joins the report to dlt's own _dlt_loads
+    loads = [
+        r[0]
+        for r in con.execute("select load_id from canvas._dlt_loads where schema_name = 'canvas'").fetchall()
+    ]
+    assert sorted(loads) == sorted(r["load_ids"] for r in reports)
+    # rows per table: the first run loaded the whole institution; both runs end at the truth
+    for report in reports:
+        tables = {
+            r["table_name"]: (r["rows_loaded"], r["rows_in_table"])
+            for r in _rows(con, "select * from canvas.run_reports__tables where run_id = ?", report["run_id"])
+        }
+        assert {t: v[1] for t, v in tables.items()} == truth
+        if report is first:
+            assert {t: v[0] for t, v in tables.items()} == truth
+            assert first["rows_loaded"] == sum(truth.values())
+        stages = {
+            r["stage"]: r["seconds"]
+            for r in _rows(con, "select * from canvas.run_reports__stages where run_id = ?", report["run_id"])
+        }
+        assert {"extract", "normalize", "load"} <= set(stages) and all(s >= 0 for s in stages.values())
+        assert report["seconds_total"] == pytest.approx(sum(stages.values()), abs=0.01)
+    # the destination holds what the report says
+    for table, count in truth.items():
+        assert con.execute(f"select count(*) from canvas.{table}").fetchone() == (count,)
+    con.close()
+
+
+def test_shard_run_names_its_shard_and_counts_retries_by_cause(
+    dlt_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # backoff without real waiting: retries go out at once
+    monkeypatch.setattr(
+        brightspace_pipeline, "RetryPolicy", lambda: RetryPolicy(base_delay=0.0, max_delay=0.0, jitter=False)
+    )
+    with BrightspaceSandbox(size="small", seed=11, throttle="off", job_step_seconds=0.0) as sb:
+        org_unit = min(k[0] for k in sb.truth_keys("courses"))
+        monkeypatch.setenv("SOURCES__BRIGHTSPACE__BASE_URL", sb.base_url)
+        monkeypatch.setenv("SOURCES__BRIGHTSPACE__CLIENT_ID", sb.client_id)
+        monkeypatch.setenv("SOURCES__BRIGHTSPACE__CLIENT_SECRET", sb.client_secret)
+        monkeypatch.setenv("SOURCES__BRIGHTSPACE__REFRESH_TOKEN", sb.initial_refresh_token)
+        monkeypatch.setenv("SOURCES__BRIGHTSPACE__TOKEN_URL", sb.token_url)
+        monkeypatch.setenv("SOURCES__BRIGHTSPACE__REFRESH_TOKEN_FILE", str(dlt_dir / "rt.token"))
+        sb.reset_stats()
+        sb.fail_next(3, 503)
+        argv = [
+            "--no-transform",
+            "--org-units",
+            str(org_unit),
+            "--resources",
+            "courses,enrollments,grade_objects",
+        ]
+        assert brightspace_pipeline.main(argv) == 0
+        stats = sb.stats
+    capsys.readouterr()
+    con = duckdb.connect(str(dlt_dir / "brightspace_pipeline.duckdb"), read_only=True)
+    (report,) = _rows(con, "select * from brightspace.run_reports")
+    assert (report["lms"], report["shard"], report["status"]) == (
+        "brightspace",
+        f"org_units={org_unit}",
+        "succeeded",
+    )
+    assert report["pipeline_name"] == f"brightspace_pipeline__org_units_{org_unit}"
+    assert stats["by_status"][503] == 3
+    # the client counts API calls; the sandbox also counts the OAuth token request
+    assert report["requests"] == stats["requests"] - stats["token_requests"]
+    retries = _rows(con, "select cause, retries, gave_up from brightspace.run_reports__retries")
+    assert sum(r["retries"] for r in retries) == report["retries_total"] == 3
+    assert all(r["gave_up"] == 0 for r in retries)
+    tables = {
+        r["table_name"]: r["rows_loaded"] for r in _rows(con, "select * from brightspace.run_reports__tables")
+    }
+    for table in ("courses", "enrollments", "grade_objects"):
+        expected = sum(1 for k in sb.truth_keys(table) if k[0] == org_unit)
+        assert tables[table] == expected
+        assert con.execute(f"select count(*) from brightspace.{table}").fetchone() == (expected,)
+    con.close()
+
+
+@pytest.mark.parametrize("module", [canvas_pipeline, brightspace_pipeline])
+def test_both_pipelines_take_strict_and_schema_contract(module: Any) -> None:
+    args = module.parse_args([])
+    assert args.strict is False and args.schema_contract is None  # None: dlt's default, evolve
+    for mode in ("evolve", "freeze", "discard_row", "discard_value"):
+        args = module.parse_args(["--schema-contract", mode, "--strict"])
+        assert args.schema_contract == mode and args.strict is True
+    with pytest.raises(SystemExit):
+        module.parse_args(["--schema-contract", "lenient"])
+
+
+def _args(**overrides: Any) -> argparse.Namespace:
+    values: dict[str, Any] = {
+        "destination": "duckdb",
+        "full_refresh": False,
+        "file_format": None,
+        "sis_roster": None,
+        "no_transform": True,
+        "strict": False,
+        "schema_contract": None,
+    }
+    values.update(overrides)
+    return argparse.Namespace(**values)
+
+
+def _source(extra_column: bool) -> Any:
+    @dlt.source(name="canvas")
+    def tiny() -> Any:
+        @dlt.resource(name="courses", primary_key="id", write_disposition="merge")
+        def courses() -> Any:
+            yield [
+                {"id": 1, "name": "a"},
+                {"id": 2, "name": "b", **({"blueprint": True} if extra_column else {})},
+            ]
+
+        return courses
+
+    return tiny()
+
+
+def test_a_frozen_contract_fails_cleanly_and_leaves_the_warehouse_as_it_was(dlt_dir: Path) -> None:
+    pipeline = dlt.pipeline("contract_pipeline", destination="duckdb", dataset_name="canvas")
+    load_and_report("t", pipeline, _source(False), RequestStats(), ["courses"], _args(), StageTimer())
+    with pytest.raises(Exception) as failure:
+        load_and_report(
+            "t",
+            pipeline,
+            _source(True),
+            RequestStats(),
+            ["courses"],
+            _args(schema_contract="freeze"),
+            StageTimer(),
+        )
+    violation = failure.value
+    while not isinstance(violation, DataValidationError):
+        violation = violation.__cause__ or violation.__context__  # type: ignore[assignment]
+    message = describe_error(violation)
+    assert "--schema-contract freeze" in message and "courses" in message and "blueprint" in message
+    # the run's package was aborted: nothing pending, the next run loads cleanly
+    assert not pipeline.has_pending_data
+    con = duckdb.connect(str(dlt_dir / "contract_pipeline.duckdb"), read_only=True)
+    columns = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_name = 'courses'"
+        ).fetchall()
+    }
+    assert "blueprint" not in columns
+    assert con.execute("select count(*) from canvas.courses").fetchone() == (2,)
+    reports = _rows(
+        con,
+        "select status, schema_contract, error_class, error_message from canvas.run_reports order by started_at",
+    )
+    con.close()
+    assert [(r["status"], r["schema_contract"]) for r in reports] == [
+        ("succeeded", "evolve"),
+        ("failed", "freeze"),
+    ]
+    assert (
+        reports[1]["error_class"] == "DataValidationError"
+        and "--schema-contract" in reports[1]["error_message"]
+    )
+    # evolve takes the new column on the next run
+    load_and_report("t", pipeline, _source(True), RequestStats(), ["courses"], _args(), StageTimer())
+    con = duckdb.connect(str(dlt_dir / "contract_pipeline.duckdb"), read_only=True)
+    assert con.execute("select count(*) from canvas.courses where blueprint").fetchone() == (1,)
+    con.close()
+
+
+def test_report_text_never_carries_a_secret() -> None:
+    text = "Authorization: Bearer 7~abcdefghijklmnopqrstuvwxyz1234 client_secret=s3cr3t&refresh_token=rt.XYZ"
+    assert redact(text) == "Authorization: Bearer *** client_secret=***&refresh_token=***"
+    report = RunReport(pipeline_name="p", lms="canvas")
+    report.finish("failed", RuntimeError("token=abc123 at postgresql://loader:pw@db/x"))
+    assert report.error_message == "token=*** at postgresql://loader:***@db/x"
+    assert report.as_row()["error_class"] == "RuntimeError"
