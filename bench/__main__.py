@@ -72,7 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         for lms in lms_list:
             for size in sizes:
                 skipped = {m[-1] for m in skip if set(m[:-1]) <= {lms, size}}
-                results[lms, size] = BENCHES[lms](size, Path(tmp), rows, skipped)
+                try:
+                    results[lms, size] = BENCHES[lms](size, Path(tmp), rows, skipped)
+                except Exception as exc:  # keep the rows measured so far; say what broke
+                    logging.exception("%s %s failed", lms, size)
+                    rows.append([lms, size, "FAILED", "", "", "", f"{type(exc).__name__}: {exc}"[:200]])
+                logging.info("table so far:\n%s", render(rows))
     for lms in lms_list:
         if (lms, "small") in results and (lms, "large") in results:
             small, large = results[lms, "small"]["ours"]["rss_mb"], results[lms, "large"]["ours"]["rss_mb"]

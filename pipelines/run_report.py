@@ -226,11 +226,15 @@ REPORT_COLUMNS: dict[str, Any] = {
 
 
 def report_resource(report: RunReport) -> Any:
-    """The report as a dlt resource: table `run_reports`, appended, primary key `run_id`."""
+    """The report as a dlt resource: table `run_reports`, one row per run, primary key `run_id`.
+
+    Each run adds a row. The row is merged on `run_id`, not appended, so replaying a report package
+    (after a crash during its load) never duplicates it.
+    """
     return dlt.resource(
         [report.as_row()],
         name=REPORT_TABLE,
-        write_disposition="append",
+        write_disposition="merge",
         primary_key="run_id",
         columns=REPORT_COLUMNS,
         max_table_nesting=1,
