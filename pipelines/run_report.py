@@ -87,8 +87,9 @@ MAX_ERROR_CHARS = 2000
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(bearer\s+)[^\s'\",;]+"), r"\1***"),
     (
+        # key=value (query strings, forms) and 'key': 'value' (dict and JSON reprs)
         re.compile(
-            r"(?i)((?:access_token|refresh_token|client_secret|password|token)[\"']?\s*[=:]\s*[\"']?)[^\s'\",;&]+"
+            r"(?i)((?:access_token|refresh_token|client_secret|password|token)(?:=|[\"']\s*:\s*[\"']))[^\s'\",;&]+"
         ),
         r"\1***",
     ),
@@ -245,12 +246,15 @@ def report_pipeline(pipeline: Pipeline) -> Pipeline:
     """A pipeline that writes to `pipeline`'s destination and dataset, with its own working dir."""
     credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
     destination = type(pipeline.destination)(credentials=credentials)  # type: ignore[call-arg]
-    return dlt.pipeline(
+    reports = dlt.pipeline(
         pipeline_name=pipeline.pipeline_name + REPORT_PIPELINE_SUFFIX,
         pipelines_dir=pipeline.pipelines_dir,
         destination=destination,
         dataset_name=pipeline.dataset_name,
     )
+    # it has no state worth keeping: write none to `_dlt_pipeline_state`, read none back
+    reports.config.restore_from_destination = False
+    return reports
 
 
 def store_run_report(pipeline: Pipeline, report: RunReport) -> None:

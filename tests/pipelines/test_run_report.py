@@ -243,3 +243,9 @@ def test_report_text_never_carries_a_secret() -> None:
     report.finish("failed", RuntimeError("token=abc123 at postgresql://loader:pw@db/x"))
     assert report.error_message == "token=*** at postgresql://loader:***@db/x"
     assert report.as_row()["error_class"] == "RuntimeError"
+    assert redact("{'refresh_token': 'rt.abc', \"client_secret\": \"xyz\"}") == (
+        "{'refresh_token': '***', \"client_secret\": \"***\"}"
+    )
+    # prose about tokens stays readable
+    prose = "refused at /core/connect/token: get a new refresh token; set [sources.canvas] access_token"
+    assert redact(prose) == prose
