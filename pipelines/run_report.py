@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -12,6 +13,8 @@ from typing import Any
 import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.pipeline import Pipeline
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -261,7 +264,15 @@ def store_run_report(pipeline: Pipeline, report: RunReport) -> None:
     """Append `report` to the `run_reports` table in `pipeline`'s dataset."""
     reports = report_pipeline(pipeline)
     if reports.has_pending_data:  # an earlier report that never reached the warehouse
-        reports.load()
+        try:
+            reports.load()
+        except Exception as exc:  # a report is not worth blocking every later one for
+            logger.warning(
+                "an earlier run report could not be stored and is dropped (%s)", type(exc).__name__
+            )
+    # start from an empty local schema every time: the dataset or destination may have changed
+    # since the last report, and dlt then reads what exists from the destination itself
+    reports.drop()
     reports.extract(report_resource(report))
     reports.normalize()
     reports.load()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dlt.common.schema.exceptions import DataValidationError
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
@@ -35,6 +36,7 @@ from pipelines.shards import shard_from_args
 from pipelines.transform import transform_after_load
 from sources.lms_http.errors import LmsApiError, LmsPermissionError
 from sources.lms_http.stats import RequestStats
+from sources.privacy import PrivacyConfigError
 from sources.sis_roster import sis_roster_source
 
 logger = logging.getLogger(__name__)
@@ -140,6 +142,7 @@ def _load(
         print("Finishing the load left pending by the previous run first ...")
         timer.run("pending", pipeline.load)
         print("Finished the pending load; extracting ...")
+    _forget_state_built_for_another_dataset(pipeline)
     refresh = "drop_sources" if args.full_refresh else None
     # parquet loads DuckDB ~20x faster than INSERT statements (Canvas medium: 3 s vs 70 s)
     file_format = getattr(args, "file_format", None) or ("parquet" if args.destination == "duckdb" else None)
@@ -184,6 +187,35 @@ def _load(
         # the SQL models in sql/ run after every load unless --no-transform
         **transform_after_load(pipeline, args),
     }
+
+
+def _forget_state_built_for_another_dataset(pipeline: Pipeline) -> None:
+    """Start afresh when the dataset holds nothing of this pipeline (another dataset or destination).
+
+    The incremental cursors in the local state describe what the *previous* dataset holds; kept,
+    they would load only changes into the new one and leave it silently incomplete. Only local
+    state is dropped: tables in the dataset (another shard's, say) are left alone.
+    """
+    if pipeline.first_run or _dataset_has_state_of(pipeline):
+        return
+    print(
+        f"Dataset {pipeline.dataset_name!r} holds no load of {pipeline.pipeline_name} yet: "
+        "its incremental state was built for another dataset, so this run loads everything."
+    )
+    pipeline.drop()  # local state, schemas and working files; the pipeline re-initialises in place
+
+
+def _dataset_has_state_of(pipeline: Pipeline) -> bool:
+    """Whether the destination dataset has a state row written by this pipeline's loads."""
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name("_dlt_pipeline_state")
+            rows = client.execute_sql(
+                f"select count(*) from {table} where pipeline_name = %s", pipeline.pipeline_name
+            )
+            return bool(rows and rows[0][0])
+    except DatabaseUndefinedRelation:
+        return False
 
 
 def _pending_packages(pipeline: Pipeline) -> set[str]:
@@ -247,8 +279,9 @@ def describe_error(cause: BaseException) -> str:
 
 
 def clear_error(exc: BaseException) -> BaseException | None:
-    """The LMS, input-file or schema contract error behind a failure (dlt wraps it in a step error)."""
-    return find_cause(exc, (LmsApiError, DataValidationError, *INPUT_FILE_ERRORS))  # type: ignore[arg-type]
+    """The LMS, input-file, privacy-setting or schema contract error behind a failure (dlt wraps it in a step error)."""
+    known = (LmsApiError, DataValidationError, PrivacyConfigError, *INPUT_FILE_ERRORS)
+    return find_cause(exc, known)  # type: ignore[arg-type]
 
 
 def main_with_clear_errors(

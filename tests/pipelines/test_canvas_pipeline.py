@@ -68,3 +68,23 @@ def test_bad_token_from_environment_fails_with_a_clear_message(dlt_dir: Path) ->
     assert "rejected the access token" in result.stderr
     assert "wrong-token" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_a_new_dataset_gets_a_full_load_not_the_old_datasets_increments(dlt_dir: Path) -> None:
+    first = run_cli(["--demo", "--no-transform"], dlt_dir)
+    assert first.returncode == 0, first.stderr
+    assert "holds no load" not in first.stdout
+    # same pipeline, another dataset: the incremental cursors describe `canvas`, not `second`
+    second = run_cli(["--demo", "--no-transform", "--dataset", "second"], dlt_dir)
+    assert second.returncode == 0, second.stderr
+    assert "Dataset 'second' holds no load of canvas_pipeline yet" in second.stdout
+    with CanvasSandbox(size="small", seed=7) as sb:
+        truth = sb.truth()
+    con = duckdb.connect(str(dlt_dir / "canvas_pipeline.duckdb"), read_only=True)
+    try:
+        for table, count in truth.items():
+            for dataset in ("canvas", "second"):
+                assert con.execute(f"select count(*) from {dataset}.{table}").fetchone()[0] == count, (dataset, table)
+        assert con.execute("select count(*) from second.run_reports").fetchone()[0] == 1
+    finally:
+        con.close()
