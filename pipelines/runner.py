@@ -32,7 +32,7 @@ from pipelines.run_report import (
     store_run_report,
     table_counts,
 )
-from pipelines.shards import shard_from_args
+from pipelines.shards import Shard, shard_from_args
 from pipelines.transform import transform_after_load
 from sources.lms_http.errors import LmsApiError, LmsPermissionError
 from sources.lms_http.stats import RequestStats
@@ -75,14 +75,19 @@ def _ids(text: str | None) -> list[int] | None:
     return [int(x) for x in text.split(",") if x.strip()] if text else None
 
 
-def start_report(pipeline: Pipeline, source: DltSource, args: argparse.Namespace) -> RunReport:
-    """An open run report for this run (its shard read from the command line)."""
-    shard = shard_from_args(
+def shard_of(args: argparse.Namespace) -> Shard:
+    """The shard the command line selects."""
+    return shard_from_args(
         getattr(args, "account", None),
         _ids(getattr(args, "terms", None)),
         _ids(getattr(args, "courses", None)),
         _ids(getattr(args, "org_units", None)),
     )
+
+
+def start_report(pipeline: Pipeline, source: DltSource, args: argparse.Namespace) -> RunReport:
+    """An open run report for this run (its shard read from the command line)."""
+    shard = shard_of(args)
     return RunReport(
         pipeline_name=pipeline.pipeline_name,
         lms=source.name,
@@ -110,6 +115,11 @@ def load_and_report(
     (when the destination is reachable); a failure is then raised again for the caller to report.
     """
     report = start_report(pipeline, source, args)
+    if args.full_refresh and not shard_of(args).is_whole:
+        raise SystemExit(
+            f"--full-refresh drops the tables every shard shares, so it cannot run on one shard "
+            f"({report.shard}): run it once without --account/--terms/--courses/--org-units, then the shards."
+        )
     pending_before = _pending_packages(pipeline)
     try:
         outcome = _load(title, pipeline, source, stats, resources, args, timer, report)

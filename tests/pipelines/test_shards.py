@@ -104,3 +104,11 @@ def test_loads_into_one_duckdb_file_take_turns(dlt_dir: Path) -> None:
         holder.join()
     with warehouse_write_lock(second, timeout=5):  # free again once the first load is done
         pass
+
+
+def test_full_refresh_is_refused_on_a_shard_and_loads_nothing(dlt_dir: Path, sandbox: CanvasSandbox) -> None:
+    courses = sorted(sandbox.truth_keys("courses"))[:1]
+    shard = str(courses[0][0])
+    with pytest.raises(SystemExit, match=r"--full-refresh drops the tables every shard shares"):
+        canvas_pipeline.run(canvas_pipeline.parse_args(["--courses", shard, "--full-refresh", "--no-transform"]))
+    assert not (dlt_dir / "canvas_pipeline.duckdb").exists()
