@@ -126,10 +126,13 @@ def shown_row_counts(page: Page, names: list[str]) -> dict[str, int | None]:
 
     table_list = page.locator("table").filter(has=page.locator("th", has_text="write_disposition"))
     table_list.wait_for()  # the app has rendered the pipeline's table list
+    # all tables on one page first: a later change of page size re-runs the cell, which drops
+    # the row counts again (marimo's run button is true for one run only)
+    page.get_by_role("button", name=re.compile(r"^\d+ \/ page$")).click()
+    page.get_by_role("menuitem", name="100", exact=True).click()
+    expect(page.get_by_role("button", name="100 / page")).to_be_visible(timeout=UI_TIMEOUT_MS)
     page.get_by_role("button", name="Load row counts").click()
     expect(table_list.locator("th", has_text="row_count")).to_be_visible(timeout=UI_TIMEOUT_MS)
-    page.get_by_role("button", name=re.compile(r"^\d+ \/ page$")).click()  # all tables on one page
-    page.get_by_role("menuitem", name="100", exact=True).click()
     # marimo's table cells carry data-cell-id="<row>_<column>"
     name_cells = table_list.locator('td[data-cell-id$="_name"]')
     for name in names:
@@ -160,7 +163,11 @@ def test_dashboard_shows_our_tables_and_row_counts(loaded_canvas: LoadedPipeline
             page.set_default_timeout(UI_TIMEOUT_MS)
             page.goto(dashboard_url, wait_until="domcontentloaded")
             page.get_by_text(f"Pipeline {PIPELINE_NAME}").first.wait_for()
-            shown = shown_row_counts(page, sorted(expected))
+            try:
+                shown = shown_row_counts(page, sorted(expected))
+            except Exception:  # keep what the page showed, for whoever reads the failure
+                page.screenshot(path=str(SCREENSHOT.with_name(f"{PIPELINE_NAME}-failed.png")), full_page=True)
+                raise
             page.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:
             browser.close()

@@ -8,22 +8,11 @@ import sys
 
 import pytest
 
+from pipelines import canvas_pipeline
 from tests.dashboard.conftest import PIPELINE_NAME, LoadedPipeline
 
 # the resources a load with no Roll Call folder runs (rollcall_attendance needs --rollcall-dir)
-RESOURCES = [
-    "accounts",
-    "terms",
-    "courses",
-    "users",
-    "sections",
-    "enrollments",
-    "assignment_groups",
-    "assignments",
-    "submissions",
-    "student_summaries",
-    "course_activity",
-]
+RESOURCES = [name for name in canvas_pipeline.RESOURCES if name != "rollcall_attendance"]
 
 
 def dlt_pipeline(loaded: LoadedPipeline, *args: str) -> str:
