@@ -192,8 +192,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"Extracting from {conn['base_url']} ...{suffix}")
         return load_and_report("Brightspace load", pipeline, source, api.stats, RESOURCES, args, timer)
 
+
 def main(argv: list[str] | None = None) -> int:
     return main_with_clear_errors(run, parse_args(argv))
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -63,10 +63,19 @@ def _int_list(text: str | None) -> list[int] | None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--demo", action="store_true", help="start the local Canvas sandbox and load it")
-    parser.add_argument("--size", default="small", choices=["small", "medium", "large"], help="sandbox size with --demo")
+    parser.add_argument(
+        "--size", default="small", choices=["small", "medium", "large"], help="sandbox size with --demo"
+    )
     parser.add_argument("--seed", type=int, default=7, help="sandbox seed with --demo")
-    parser.add_argument("--throttle", default="default", choices=["off", "default", "strict"], help="sandbox throttle with --demo")
-    parser.add_argument("--destination", default="duckdb", help="dlt destination: duckdb (default) or postgres")
+    parser.add_argument(
+        "--throttle",
+        default="default",
+        choices=["off", "default", "strict"],
+        help="sandbox throttle with --demo",
+    )
+    parser.add_argument(
+        "--destination", default="duckdb", help="dlt destination: duckdb (default) or postgres"
+    )
     parser.add_argument("--dataset", default="canvas", help="dataset (schema) name in the destination")
     parser.add_argument("--resources", help=f"comma-separated subset of: {','.join(RESOURCES)}")
     parser.add_argument("--courses", help="comma-separated Canvas course ids (a shard)")
@@ -78,7 +87,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--pipeline-name",
         help=f"dlt pipeline name (default: {PIPELINE_NAME}, or {PIPELINE_NAME}__<shard> for a shard)",
     )
-    parser.add_argument("--full-refresh", action="store_true", help="drop this source's tables and state, then load all")
+    parser.add_argument(
+        "--full-refresh", action="store_true", help="drop this source's tables and state, then load all"
+    )
     parser.add_argument(
         "--file-format",
         choices=["parquet", "jsonl", "insert_values", "csv"],
@@ -142,8 +153,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"Extracting from {base_url} ...{suffix}")
         return load_and_report("Canvas load", pipeline, source, api.stats, RESOURCES, args, timer)
 
+
 def main(argv: list[str] | None = None) -> int:
     return main_with_clear_errors(run, parse_args(argv))
+
 
 if __name__ == "__main__":
     sys.exit(main())

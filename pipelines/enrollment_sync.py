@@ -79,12 +79,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     src = parser.add_argument_group("desired and actual state")
     src.add_argument("--desired", type=Path, help="CSV of desired enrollments")
     src.add_argument("--desired-table", help="warehouse table of desired enrollments (in --dataset)")
-    src.add_argument("--actual", choices=["live", "warehouse"], default="live", help="where Canvas's enrollments come from")
+    src.add_argument(
+        "--actual", choices=["live", "warehouse"], default="live", help="where Canvas's enrollments come from"
+    )
     act = parser.add_argument_group("applying")
-    act.add_argument("--apply", action="store_true", help="make the changes (default: dry run, show the plan)")
-    act.add_argument("--notify", action="store_true", help="let Canvas notify users of new enrollments (off by default)")
+    act.add_argument(
+        "--apply", action="store_true", help="make the changes (default: dry run, show the plan)"
+    )
+    act.add_argument(
+        "--notify", action="store_true", help="let Canvas notify users of new enrollments (off by default)"
+    )
     act.add_argument("--concurrency", type=int, default=4, help="changes in flight at once (default 4)")
-    act.add_argument("--conclude-missing", action="store_true", help="conclude SIS enrollments the desired set leaves out")
+    act.add_argument(
+        "--conclude-missing", action="store_true", help="conclude SIS enrollments the desired set leaves out"
+    )
     parser.add_argument("--show", type=int, default=50, help="list at most this many actions (default 50)")
     parser.add_argument("--show-keep", action="store_true", help="list the enrollments left alone too")
     add_connection_args(parser)
@@ -100,7 +108,9 @@ def demo_roster(sandbox: Any, folder: Path) -> Path:
     """A desired-state CSV for --demo: one course's live students as they are, plus each kind of change."""
     rows = [r for r in sandbox.truth_rows("enrollments") if r["sis_course_id"] and r["sis_user_id"]]
     courses = sandbox.truth_rows("courses")
-    open_course = next(c["sis_course_id"] for c in courses if c["workflow_state"] == "available" and c["sis_course_id"])
+    open_course = next(
+        c["sis_course_id"] for c in courses if c["workflow_state"] == "available" and c["sis_course_id"]
+    )
     students = [r for r in rows if r["sis_course_id"] == open_course and r["type"] == "StudentEnrollment"]
     lines = ["sis_course_id,sis_section_id,sis_user_id,role,status"]
     active = [r for r in students if r["enrollment_state"] == "active"]
@@ -131,7 +141,11 @@ def read_table(args: argparse.Namespace, table: str, columns: str = "*") -> list
 def format_plan(plan: Plan, show: int, show_keep: bool) -> str:
     counts = plan.counts()
     order = (*CHANGES, "unresolved", "keep")
-    lines = ["Plan: " + ", ".join(f"{k} {counts[k]}" for k in order if counts.get(k)) if plan.actions else "Plan: nothing"]
+    lines = [
+        "Plan: " + ", ".join(f"{k} {counts[k]}" for k in order if counts.get(k))
+        if plan.actions
+        else "Plan: nothing"
+    ]
     listed = [a for a in plan.actions if show_keep or a.kind != "keep"]
     for action in listed[:show]:
         lines.append(f"  {action.kind:<11} {action.label():<58} {action.reason}")
@@ -153,7 +167,9 @@ def format_outcome(plan: Plan) -> str:
 
 def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
-        base_url, token, sandbox = connect(args, stack) if (args.demo or args.actual == "live" or args.apply) else (None, None, None)
+        base_url, token, sandbox = (
+            connect(args, stack) if (args.demo or args.actual == "live" or args.apply) else (None, None, None)
+        )
         desired_file = args.desired
         if args.demo and not (args.desired or args.desired_table):
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -189,7 +205,9 @@ def run(args: argparse.Namespace) -> int:
                 "id, course_id, course_section_id, user_id, sis_course_id, sis_section_id, sis_user_id, type, enrollment_state",
             )
             actual = [
-                a for a in actual_from_rows(rows) if a.sis_course_id in scope.courses or a.sis_section_id in scope.sections
+                a
+                for a in actual_from_rows(rows)
+                if a.sis_course_id in scope.courses or a.sis_section_id in scope.sections
             ]
             known_courses = {a.sis_course_id for a in actual}
             known_sections = {a.sis_section_id for a in actual}
@@ -203,7 +221,11 @@ def run(args: argparse.Namespace) -> int:
         code = EXIT_OK
         if not args.apply:
             n = len(plan.changes)
-            print(f"Dry run: nothing was changed. Run again with --apply to make {'these' if n != 1 else 'this'} {n} change(s)." if n else "Dry run: Canvas already matches; nothing to do.")
+            print(
+                f"Dry run: nothing was changed. Run again with --apply to make {'these' if n != 1 else 'this'} {n} change(s)."
+                if n
+                else "Dry run: Canvas already matches; nothing to do."
+            )
             if any(a.kind == "unresolved" for a in plan.actions):
                 code = EXIT_FAILURES
         else:
@@ -214,14 +236,23 @@ def run(args: argparse.Namespace) -> int:
                 code = EXIT_FAILURES
             if args.actual == "live":
                 # a fresh plan against what Canvas now holds: empty unless something failed
-                left = plan_sync(desired, fetch_actual(api, scope_of(desired), workers=args.max_in_flight), scope_of(desired), args.conclude_missing)
+                left = plan_sync(
+                    desired,
+                    fetch_actual(api, scope_of(desired), workers=args.max_in_flight),
+                    scope_of(desired),
+                    args.conclude_missing,
+                )
                 print(f"Check: a fresh plan now has {len(left.changes)} change(s).")
         sync.finished_at = datetime.now(UTC)
         if not args.no_load:
             try:
-                warehouse(PIPELINE_NAME, args.destination, args.dataset).run(enrollment_sync_report(sync, plan))
+                warehouse(PIPELINE_NAME, args.destination, args.dataset).run(
+                    enrollment_sync_report(sync, plan)
+                )
                 target = "canvas_pipeline.duckdb" if args.destination == "duckdb" else args.destination
-                print(f"Run {sync.run_id} loaded into {args.dataset}.enrollment_sync_runs / enrollment_sync_actions ({target}).")
+                print(
+                    f"Run {sync.run_id} loaded into {args.dataset}.enrollment_sync_runs / enrollment_sync_actions ({target})."
+                )
             except Exception as exc:  # the changes are made; a load problem must not hide their outcome
                 print(f"warning: could not load the run report into the warehouse: {exc}", file=sys.stderr)
         return code

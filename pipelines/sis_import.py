@@ -87,27 +87,78 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("files", nargs="*", type=Path, help="SIS CSV files, or one zip of them")
     check = parser.add_argument_group("checking")
     check.add_argument("--validate-only", action="store_true", help="check the files and stop (exit 0 or 2)")
-    check.add_argument("--no-validate", action="store_true", help="upload without the local check (not advised)")
+    check.add_argument(
+        "--no-validate", action="store_true", help="upload without the local check (not advised)"
+    )
     imp = parser.add_argument_group("import parameters (sent to Canvas as named)")
-    imp.add_argument("--batch-mode", action="store_true", help="full batch update of one term: SIS data of that term missing from this import is deleted")
+    imp.add_argument(
+        "--batch-mode",
+        action="store_true",
+        help="full batch update of one term: SIS data of that term missing from this import is deleted",
+    )
     imp.add_argument("--batch-mode-term-id", help="the term of --batch-mode (id or sis_term_id:X)")
-    imp.add_argument("--multi-term-batch-mode", action="store_true", help="batch mode over every term in the import (needs --change-threshold)")
+    imp.add_argument(
+        "--multi-term-batch-mode",
+        action="store_true",
+        help="batch mode over every term in the import (needs --change-threshold)",
+    )
     imp.add_argument("--batch-mode-enrollment-drop-status", choices=["deleted", "completed", "inactive"])
-    imp.add_argument("--override-sis-stickiness", action="store_true", help="overwrite values changed in the Canvas UI")
-    imp.add_argument("--add-sis-stickiness", action="store_true", help="make this import's values sticky (with override)")
-    imp.add_argument("--clear-sis-stickiness", action="store_true", help="clear stickiness of this import's values (with override)")
+    imp.add_argument(
+        "--override-sis-stickiness", action="store_true", help="overwrite values changed in the Canvas UI"
+    )
+    imp.add_argument(
+        "--add-sis-stickiness", action="store_true", help="make this import's values sticky (with override)"
+    )
+    imp.add_argument(
+        "--clear-sis-stickiness",
+        action="store_true",
+        help="clear stickiness of this import's values (with override)",
+    )
     imp.add_argument("--diffing-data-set-identifier", help="diff against the last import of this data set")
-    imp.add_argument("--diffing-remaster-data-set", action="store_true", help="send the full data set; the next import diffs against it")
-    imp.add_argument("--diffing-drop-status", choices=["deleted", "completed", "inactive"], help="status for enrollments missing from a diffed import")
-    imp.add_argument("--diffing-user-remove-status", choices=["deleted", "suspended"], help="status for users missing from a diffed import")
-    imp.add_argument("--change-threshold", type=int, help="percent of change above which batch/diff deletes are skipped")
-    imp.add_argument("--diff-row-count-threshold", type=int, help="rows changed above which diffing is skipped")
-    imp.add_argument("--skip-deletes", action="store_true", help="ignore rows with status deleted and batch deletions")
+    imp.add_argument(
+        "--diffing-remaster-data-set",
+        action="store_true",
+        help="send the full data set; the next import diffs against it",
+    )
+    imp.add_argument(
+        "--diffing-drop-status",
+        choices=["deleted", "completed", "inactive"],
+        help="status for enrollments missing from a diffed import",
+    )
+    imp.add_argument(
+        "--diffing-user-remove-status",
+        choices=["deleted", "suspended"],
+        help="status for users missing from a diffed import",
+    )
+    imp.add_argument(
+        "--change-threshold", type=int, help="percent of change above which batch/diff deletes are skipped"
+    )
+    imp.add_argument(
+        "--diff-row-count-threshold", type=int, help="rows changed above which diffing is skipped"
+    )
+    imp.add_argument(
+        "--skip-deletes", action="store_true", help="ignore rows with status deleted and batch deletions"
+    )
     imp.add_argument("--update-sis-id-if-login-claimed", action="store_true")
     watch = parser.add_argument_group("watching")
-    watch.add_argument("--timeout", type=float, default=1800.0, help="seconds to watch before giving up (default 1800; exit 5)")
-    watch.add_argument("--poll-interval", type=float, default=2.0, help="first wait between status checks, doubling (default 2 s)")
-    watch.add_argument("--max-poll-interval", type=float, default=60.0, help="longest wait between status checks (default 60 s)")
+    watch.add_argument(
+        "--timeout",
+        type=float,
+        default=1800.0,
+        help="seconds to watch before giving up (default 1800; exit 5)",
+    )
+    watch.add_argument(
+        "--poll-interval",
+        type=float,
+        default=2.0,
+        help="first wait between status checks, doubling (default 2 s)",
+    )
+    watch.add_argument(
+        "--max-poll-interval",
+        type=float,
+        default=60.0,
+        help="longest wait between status checks (default 60 s)",
+    )
     watch.add_argument("--no-wait", action="store_true", help="submit and exit without watching")
     parser.add_argument("--history", action="store_true", help="also load the account's whole import history")
     add_connection_args(parser)
@@ -124,10 +175,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def import_options(args: argparse.Namespace) -> dict[str, Any]:
     """The Canvas import parameters set on the command line."""
     names = [
-        "batch_mode", "batch_mode_term_id", "multi_term_batch_mode", "batch_mode_enrollment_drop_status",
-        "override_sis_stickiness", "add_sis_stickiness", "clear_sis_stickiness", "diffing_data_set_identifier",
-        "diffing_remaster_data_set", "diffing_drop_status", "diffing_user_remove_status", "change_threshold",
-        "diff_row_count_threshold", "skip_deletes", "update_sis_id_if_login_claimed",
+        "batch_mode",
+        "batch_mode_term_id",
+        "multi_term_batch_mode",
+        "batch_mode_enrollment_drop_status",
+        "override_sis_stickiness",
+        "add_sis_stickiness",
+        "clear_sis_stickiness",
+        "diffing_data_set_identifier",
+        "diffing_remaster_data_set",
+        "diffing_drop_status",
+        "diffing_user_remove_status",
+        "change_threshold",
+        "diff_row_count_threshold",
+        "skip_deletes",
+        "update_sis_id_if_login_claimed",
     ]
     return {n: getattr(args, n) for n in names if getattr(args, n) not in (None, False)}
 
@@ -169,10 +231,16 @@ def outcome_code(record: dict[str, Any], timed_out: bool) -> int:
 
 def format_report(record: dict[str, Any], code: int) -> str:
     """The closing report: state, counts, warnings and errors."""
-    lines = [f"== SIS import {record.get('id')}: {record.get('workflow_state')} ({record.get('progress', 0)}%) =="]
+    lines = [
+        f"== SIS import {record.get('id')}: {record.get('workflow_state')} ({record.get('progress', 0)}%) =="
+    ]
     counts = (record.get("data") or {}).get("counts") or {}
-    shown = [f"{n} {counts[n]}" for n in COUNT_NAMES if counts.get(n) and n not in ("error_count", "warning_count")]
-    lines.append("counts: " + (", ".join(shown) if shown else ("none yet" if not counts else "nothing changed")))
+    shown = [
+        f"{n} {counts[n]}" for n in COUNT_NAMES if counts.get(n) and n not in ("error_count", "warning_count")
+    ]
+    lines.append(
+        "counts: " + (", ".join(shown) if shown else ("none yet" if not counts else "nothing changed"))
+    )
     for label, key in (("warnings", "processing_warnings"), ("errors", "processing_errors")):
         messages = record.get(key) or []
         lines.append(f"{label}: {len(messages) if messages else 'none'}")
@@ -203,7 +271,9 @@ def watch(
         The last record seen and whether the time limit ran out.
     """
     poller = JobPoller(
-        PollPolicy(first_delay=args.poll_interval, factor=2.0, max_delay=args.max_poll_interval, timeout=args.timeout),
+        PollPolicy(
+            first_delay=args.poll_interval, factor=2.0, max_delay=args.max_poll_interval, timeout=args.timeout
+        ),
         lms="Canvas",
         sleep=sleep,
         clock=clock,
@@ -253,7 +323,9 @@ def run(
         validation, upload = validate_inputs(files)
         print_validation(validation, args.verbose)
         if upload is None or (not validation.ok and not args.no_validate):
-            print(f"Refused: {len(validation.errors)} problem(s) above; nothing was uploaded. Fix the files and run again.")
+            print(
+                f"Refused: {len(validation.errors)} problem(s) above; nothing was uploaded. Fix the files and run again."
+            )
             return EXIT_REFUSED
         if args.validate_only:
             print("The files pass the local check.")
@@ -262,10 +334,14 @@ def run(
         api = CanvasApi(base_url, token, max_in_flight=args.max_in_flight)
         client = SisImportClient(api, args.account)
         record = client.submit(upload.filename, upload.data, upload.extension, import_options(args))
-        print(f"Submitted {upload.filename} ({len(upload.data):,} bytes) as SIS import {record['id']}: {record.get('workflow_state')}")
+        print(
+            f"Submitted {upload.filename} ({len(upload.data):,} bytes) as SIS import {record['id']}: {record.get('workflow_state')}"
+        )
         if args.no_wait:
             code = EXIT_IMPORTED
-            print(f"Not watching (--no-wait). Check it later: GET /api/v1/accounts/{args.account}/sis_imports/{record['id']}")
+            print(
+                f"Not watching (--no-wait). Check it later: GET /api/v1/accounts/{args.account}/sis_imports/{record['id']}"
+            )
         else:
             record, timed_out = watch(client, record, args, sleep, clock)
             code = outcome_code(record, timed_out)

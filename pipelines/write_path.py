@@ -32,8 +32,12 @@ logger = logging.getLogger(__name__)
 def add_connection_args(parser: argparse.ArgumentParser) -> None:
     """--demo (with sandbox size/seed), --base-url, --account, warehouse options and -v."""
     group = parser.add_argument_group("connection")
-    group.add_argument("--demo", action="store_true", help="start the local Canvas sandbox and work against it")
-    group.add_argument("--size", default="small", choices=["small", "medium", "large"], help="sandbox size with --demo")
+    group.add_argument(
+        "--demo", action="store_true", help="start the local Canvas sandbox and work against it"
+    )
+    group.add_argument(
+        "--size", default="small", choices=["small", "medium", "large"], help="sandbox size with --demo"
+    )
     group.add_argument("--seed", type=int, default=7, help="sandbox seed with --demo")
     group.add_argument("--base-url", help="Canvas host (default: [sources.canvas] base_url)")
     group.add_argument("--account", default="self", help="root account id (default: self)")

@@ -48,7 +48,9 @@ def postgres_available() -> bool:
 def postgres_dataset() -> Iterator[str]:
     """A unique schema name in the local Postgres, dropped afterwards."""
     if not postgres_available():
-        pytest.fail("the local Postgres at 127.0.0.1:5432 (database test) is not reachable; .ci/run starts it")
+        pytest.fail(
+            "the local Postgres at 127.0.0.1:5432 (database test) is not reachable; .ci/run starts it"
+        )
     name = f"t_{uuid.uuid4().hex[:10]}"
     yield name
     import psycopg2

@@ -25,28 +25,86 @@ ROLE_NAMES = {
     "DesignerEnrollment": "designer",
 }
 ENROLL_STATE = {"completed": "concluded", "creation_pending": "invited"}
-COURSE_STATE = {"unpublished": "unpublished", "available": "active", "completed": "concluded", "deleted": "deleted"}
+COURSE_STATE = {
+    "unpublished": "unpublished",
+    "available": "active",
+    "completed": "concluded",
+    "deleted": "deleted",
+}
 
 PROVISIONING_ENTITIES = ("users", "accounts", "terms", "courses", "sections", "enrollments")
 HEADERS = {
     "users": [
-        "canvas_user_id", "user_id", "integration_id", "authentication_provider_id", "login_id", "first_name",
-        "last_name", "full_name", "sortable_name", "short_name", "email", "status", "created_by_sis",
+        "canvas_user_id",
+        "user_id",
+        "integration_id",
+        "authentication_provider_id",
+        "login_id",
+        "first_name",
+        "last_name",
+        "full_name",
+        "sortable_name",
+        "short_name",
+        "email",
+        "status",
+        "created_by_sis",
     ],
-    "accounts": ["canvas_account_id", "account_id", "canvas_parent_id", "parent_account_id", "name", "status", "created_by_sis"],
+    "accounts": [
+        "canvas_account_id",
+        "account_id",
+        "canvas_parent_id",
+        "parent_account_id",
+        "name",
+        "status",
+        "created_by_sis",
+    ],
     "terms": ["canvas_term_id", "term_id", "name", "status", "start_date", "end_date", "created_by_sis"],
     "courses": [
-        "canvas_course_id", "course_id", "integration_id", "short_name", "long_name", "canvas_account_id", "account_id",
-        "canvas_term_id", "term_id", "status", "start_date", "end_date", "course_format", "created_by_sis",
+        "canvas_course_id",
+        "course_id",
+        "integration_id",
+        "short_name",
+        "long_name",
+        "canvas_account_id",
+        "account_id",
+        "canvas_term_id",
+        "term_id",
+        "status",
+        "start_date",
+        "end_date",
+        "course_format",
+        "created_by_sis",
     ],
     "sections": [
-        "canvas_section_id", "section_id", "canvas_course_id", "course_id", "integration_id", "name", "status",
-        "start_date", "end_date", "canvas_account_id", "account_id", "created_by_sis",
+        "canvas_section_id",
+        "section_id",
+        "canvas_course_id",
+        "course_id",
+        "integration_id",
+        "name",
+        "status",
+        "start_date",
+        "end_date",
+        "canvas_account_id",
+        "account_id",
+        "created_by_sis",
     ],
     "enrollments": [
-        "canvas_course_id", "course_id", "canvas_user_id", "user_id", "role", "role_id", "canvas_section_id",
-        "section_id", "status", "canvas_associated_user_id", "associated_user_id", "created_by_sis",
-        "base_role_type", "limit_section_privileges", "canvas_enrollment_id",
+        "canvas_course_id",
+        "course_id",
+        "canvas_user_id",
+        "user_id",
+        "role",
+        "role_id",
+        "canvas_section_id",
+        "section_id",
+        "status",
+        "canvas_associated_user_id",
+        "associated_user_id",
+        "created_by_sis",
+        "base_role_type",
+        "limit_section_privileges",
+        "canvas_enrollment_id",
     ],
     "last_user_access": ["user id", "user sis id", "user name", "last access at", "last ip"],
 }
@@ -127,7 +185,9 @@ def _scope(ctx: ReportContext, account: Account, params: dict[str, str]) -> list
     return courses
 
 
-def provisioning_tables(ctx: ReportContext, account: Account, params: dict[str, str]) -> dict[str, list[list[Any]]]:
+def provisioning_tables(
+    ctx: ReportContext, account: Account, params: dict[str, str]
+) -> dict[str, list[list[Any]]]:
     """The selected provisioning CSVs as rows (header first), following the sis_exporter's filters."""
     inst = ctx.inst
     include_deleted = _flag(params.get("include_deleted"))
@@ -150,23 +210,59 @@ def provisioning_tables(ctx: ReportContext, account: Account, params: dict[str, 
                 if only_sis and not sis("user", u):
                     continue
                 last, _, first = u.sortable_name.partition(", ")
-                rows.append([
-                    u.id, u.sis_user_id, u.integration_id, None, u.login_id, first, last, u.name,
-                    u.sortable_name, u.short_name, u.email, status, sis("user", u),
-                ])
+                rows.append(
+                    [
+                        u.id,
+                        u.sis_user_id,
+                        u.integration_id,
+                        None,
+                        u.login_id,
+                        first,
+                        last,
+                        u.name,
+                        u.sortable_name,
+                        u.short_name,
+                        u.email,
+                        status,
+                        sis("user", u),
+                    ]
+                )
         elif entity == "accounts":
-            accounts = inst.descendants(account.id) if account.id == inst.root.id else inst.children.get(account.id, [])
+            accounts = (
+                inst.descendants(account.id)
+                if account.id == inst.root.id
+                else inst.children.get(account.id, [])
+            )
             for a in accounts:
                 if only_sis and not sis("account", a):
                     continue
                 parent = inst.accounts_by_id.get(a.parent_account_id or 0)
-                rows.append([a.id, a.sis_account_id, a.parent_account_id, parent.sis_account_id if parent else None,
-                             a.name, "active", sis("account", a)])
+                rows.append(
+                    [
+                        a.id,
+                        a.sis_account_id,
+                        a.parent_account_id,
+                        parent.sis_account_id if parent else None,
+                        a.name,
+                        "active",
+                        sis("account", a),
+                    ]
+                )
         elif entity == "terms":
             for t in inst.terms:
                 if only_sis and not sis("term", t):
                     continue
-                rows.append([t.id, t.sis_term_id, t.name, "active", local_time(t.start_at), local_time(t.end_at), sis("term", t)])
+                rows.append(
+                    [
+                        t.id,
+                        t.sis_term_id,
+                        t.name,
+                        "active",
+                        local_time(t.start_at),
+                        local_time(t.end_at),
+                        sis("term", t),
+                    ]
+                )
         elif entity == "courses":
             for c in courses:
                 if not include_deleted and c.workflow_state in ("deleted", "completed"):
@@ -175,11 +271,24 @@ def provisioning_tables(ctx: ReportContext, account: Account, params: dict[str, 
                     continue
                 acc = inst.accounts_by_id[c.account_id]
                 term = inst.terms_by_id[c.enrollment_term_id]
-                rows.append([
-                    c.id, c.sis_course_id, c.integration_id, c.course_code, c.name, c.account_id, acc.sis_account_id,
-                    term.id, term.sis_term_id, COURSE_STATE.get(c.workflow_state, c.workflow_state),
-                    None, None, None, sis("course", c),
-                ])
+                rows.append(
+                    [
+                        c.id,
+                        c.sis_course_id,
+                        c.integration_id,
+                        c.course_code,
+                        c.name,
+                        c.account_id,
+                        acc.sis_account_id,
+                        term.id,
+                        term.sis_term_id,
+                        COURSE_STATE.get(c.workflow_state, c.workflow_state),
+                        None,
+                        None,
+                        None,
+                        sis("course", c),
+                    ]
+                )
         elif entity == "sections":
             for c in courses:
                 if c.workflow_state == "deleted" and not include_deleted:
@@ -189,11 +298,22 @@ def provisioning_tables(ctx: ReportContext, account: Account, params: dict[str, 
                     if only_sis and not sis("section", s):
                         continue
                     restricted = s.start_at is not None or s.end_at is not None
-                    rows.append([
-                        s.id, s.sis_section_id, c.id, c.sis_course_id, s.integration_id, s.name, "active",
-                        local_time(s.start_at) if restricted else None, local_time(s.end_at) if restricted else None,
-                        c.account_id, acc.sis_account_id, sis("section", s),
-                    ])
+                    rows.append(
+                        [
+                            s.id,
+                            s.sis_section_id,
+                            c.id,
+                            c.sis_course_id,
+                            s.integration_id,
+                            s.name,
+                            "active",
+                            local_time(s.start_at) if restricted else None,
+                            local_time(s.end_at) if restricted else None,
+                            c.account_id,
+                            acc.sis_account_id,
+                            sis("section", s),
+                        ]
+                    )
         else:
             for c in courses:
                 for e in sorted(c.enrollments, key=lambda e: e.id):
@@ -204,7 +324,9 @@ def provisioning_tables(ctx: ReportContext, account: Account, params: dict[str, 
     return out
 
 
-def _keep_enrollment(ctx: ReportContext, c: Course, e: Enrollment, include_deleted: bool, only_sis: bool) -> bool:
+def _keep_enrollment(
+    ctx: ReportContext, c: Course, e: Enrollment, include_deleted: bool, only_sis: bool
+) -> bool:
     by_sis = ctx.created_by_sis("enrollment", e)
     if only_sis and not by_sis:
         return False
@@ -220,9 +342,21 @@ def enrollment_row(inst: Institution, c: Course, e: Enrollment, by_sis: bool) ->
     observed: User | None = inst.users_by_id.get(e.associated_user_id) if e.associated_user_id else None
     state = "deleted" if c.workflow_state == "deleted" else ENROLL_STATE.get(e.state, e.state)
     return [
-        c.id, c.sis_course_id, e.user.id, e.user.sis_user_id, ROLE_NAMES[e.type], e.role_id, e.section.id,
-        e.section.sis_section_id, state, e.associated_user_id, observed.sis_user_id if observed else None,
-        by_sis, e.type, e.limit_privileges_to_course_section, e.id,
+        c.id,
+        c.sis_course_id,
+        e.user.id,
+        e.user.sis_user_id,
+        ROLE_NAMES[e.type],
+        e.role_id,
+        e.section.id,
+        e.section.sis_section_id,
+        state,
+        e.associated_user_id,
+        observed.sis_user_id if observed else None,
+        by_sis,
+        e.type,
+        e.limit_privileges_to_course_section,
+        e.id,
     ]
 
 
@@ -248,7 +382,9 @@ def _csv_bytes(rows: list[list[Any]]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     for row in rows:
-        writer.writerow(["" if v is None else ("true" if v is True else "false" if v is False else v) for v in row])
+        writer.writerow(
+            ["" if v is None else ("true" if v is True else "false" if v is False else v) for v in row]
+        )
     return buf.getvalue().encode()
 
 
@@ -266,7 +402,7 @@ def generate(ctx: ReportContext, report: AccountReport) -> tuple[str, str, bytes
         return None
     count = sum(len(rows) - 1 for rows in tables.values())
     if len(tables) == 1:
-        (entity, rows), = tables.items()
+        ((entity, rows),) = tables.items()
         return f"{entity}_provisioning_{stamp}_{report.id}_.csv", "text/csv", _csv_bytes(rows), count
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -275,7 +411,9 @@ def generate(ctx: ReportContext, report: AccountReport) -> tuple[str, str, bytes
     return f"provisioning_csv_{stamp}_{report.id}_.zip", "application/zip", buf.getvalue(), count
 
 
-def report_json(report: AccountReport, stage: int, file: dict[str, Any] | None, file_url: str | None) -> dict[str, Any]:
+def report_json(
+    report: AccountReport, stage: int, file: dict[str, Any] | None, file_url: str | None
+) -> dict[str, Any]:
     """An AccountReport as GET /accounts/:id/reports/:report/:id returns it at a stage."""
     if report.finished:
         status, progress = "complete", 100

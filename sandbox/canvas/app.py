@@ -535,7 +535,9 @@ class CanvasApp:
         if sort_column is not None and sort_column not in SORT_COLUMNS:
             raise ApiError(400, {"errors": [{"message": f"invalid sort_column {sort_column}"}]})
         raw_student = ctx.args.get("student_id")
-        rows = analytics_of(self.inst).summaries(course, sort_column, _int(raw_student) if raw_student else None)
+        rows = analytics_of(self.inst).summaries(
+            course, sort_column, _int(raw_student) if raw_student else None
+        )
         page, link = paginate_numbered(rows, ctx.args, ctx.link_base)
         return Reply(list(page), len(page), link)
 

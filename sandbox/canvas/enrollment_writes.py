@@ -15,7 +15,9 @@ CREATE_STATES = ("active", "invited", "inactive")
 
 # EnrollmentsApiController's error texts.
 NO_PARAMETERS = "No parameters given"
-MISSING_USER = "Can't create an enrollment without a user. Include enrollment[user_id] to create an enrollment"
+MISSING_USER = (
+    "Can't create an enrollment without a user. Include enrollment[user_id] to create an enrollment"
+)
 BAD_TYPE = "Invalid type"
 BAD_ROLE = "Invalid role"
 TYPE_MISMATCH = "The specified type must match the base type for the role"
@@ -72,8 +74,21 @@ def add_placeholders(inst: Institution, ids: IdAllocator, course: Course, user_i
         missing = a.due_at is not None and a.due_at < inst.clock and expects_submission(a)
         course.submissions.append(
             Submission(
-                ids.next_submission(), a, user_id, "unsubmitted", None, None, None, None, None, None,
-                False, missing, None, 0, None,
+                ids.next_submission(),
+                a,
+                user_id,
+                "unsubmitted",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                False,
+                missing,
+                None,
+                0,
+                None,
             )
         )
 
@@ -163,7 +178,11 @@ def create_from_params(
         EnrollmentWriteError: 400 with `{"message": ...}` for bad parameters or a concluded course,
             404 for an unknown user or section.
     """
-    e = {k[len("enrollment[") : -1]: v for k, v in params.items() if k.startswith("enrollment[") and k.endswith("]")}
+    e = {
+        k[len("enrollment[") : -1]: v
+        for k, v in params.items()
+        if k.startswith("enrollment[") and k.endswith("]")
+    }
     errors: list[str] = []
     etype = e.get("type") or None
     if not e:

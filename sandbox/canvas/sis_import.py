@@ -280,7 +280,11 @@ class SisProcessor:
             for f in by_kind.get(kind, []):
                 for _line, row in f.rows:
                     getattr(self, f"_{kind}")(f.name, row)
-        if truthy(self.job.params.get("batch_mode")) and self.job.batch_term_id is not None and not self.skip_deletes:
+        if (
+            truthy(self.job.params.get("batch_mode"))
+            and self.job.batch_term_id is not None
+            and not self.skip_deletes
+        ):
             self._batch_cleanup(supplied)
         if self.reindex:
             self.inst.index()
@@ -297,7 +301,14 @@ class SisProcessor:
         statistics: dict[str, Any] = {k: dict(v) for k, v in self.stats.items()}
         statistics["total_state_changes"] = sum(sum(v.values()) for v in self.stats.values())
         return ImportResult(
-            state, dict(self.counts), self.warnings, self.errors, supplied, statistics, diffed_against, exceeded
+            state,
+            dict(self.counts),
+            self.warnings,
+            self.errors,
+            supplied,
+            statistics,
+            diffed_against,
+            exceeded,
         )
 
     def _diff(self, by_kind: dict[str, list[CsvFile]]) -> tuple[int | None, bool]:
@@ -313,7 +324,11 @@ class SisProcessor:
             current[kind] = rows
         self.job.rows_by_kind = current
         prev = self.previous
-        if prev is None or not params.get("diffing_data_set_identifier") or truthy(params.get("diffing_remaster_data_set")):
+        if (
+            prev is None
+            or not params.get("diffing_data_set_identifier")
+            or truthy(params.get("diffing_remaster_data_set"))
+        ):
             return None, False
         threshold = params.get("change_threshold")
         if threshold:
@@ -326,7 +341,11 @@ class SisProcessor:
         for kind, files in by_kind.items():
             old = prev.rows_by_kind.get(kind, {})
             for f in files:
-                f.rows = [(line, row) for line, row in f.rows if old.get(tuple(row.get(k, "") for k in IDENTITY[kind])) != tuple(sorted(row.items()))]
+                f.rows = [
+                    (line, row)
+                    for line, row in f.rows
+                    if old.get(tuple(row.get(k, "") for k in IDENTITY[kind])) != tuple(sorted(row.items()))
+                ]
             gone = [key for key in old if key not in current.get(kind, {})]
             if gone and files:
                 status = drop if kind == "enrollment" else user_drop if kind == "user" else "deleted"
@@ -383,7 +402,9 @@ class SisProcessor:
                 self.warn(name, f"No name given for account {sis}, skipping")
                 return
             token = hashlib.sha1(f"account:{sis}".encode()).hexdigest()
-            account = Account(self.ids.next("account"), row["name"], parent.id, self.inst.root.id, sis, token, self.now)
+            account = Account(
+                self.ids.next("account"), row["name"], parent.id, self.inst.root.id, sis, token, self.now
+            )
             self.inst.accounts.append(account)
             self.stats["Account"]["created"] += 1
             self.reindex = True
@@ -416,7 +437,10 @@ class SisProcessor:
             self.reindex = True
         else:
             term.name = row.get("name") or term.name
-            term.start_at, term.end_at = start if start is not None else term.start_at, end if end is not None else term.end_at
+            term.start_at, term.end_at = (
+                start if start is not None else term.start_at,
+                end if end is not None else term.end_at,
+            )
         self.sis_touched.add(("term", term.id))
         self.counts["terms"] += 1
 
@@ -534,7 +558,14 @@ class SisProcessor:
                 self.warn(name, f"No name given for section {sis} in course {row['course_id']}")
                 return
             section = Section(
-                self.ids.next("section"), course.id, row["name"], sis, row.get("integration_id") or None, start, end, self.now
+                self.ids.next("section"),
+                course.id,
+                row["name"],
+                sis,
+                row.get("integration_id") or None,
+                start,
+                end,
+                self.now,
             )
             course.sections.append(section)
             inst.sections_by_id[section.id] = (course, section)
@@ -577,7 +608,10 @@ class SisProcessor:
         user = self._user_by_sis(sis)
         holder = next((u for u in inst.users if u.login_id == login), None)
         if holder is not None and holder is not user:
-            self.warn(name, f"user {holder.sis_user_id or holder.id} has already claimed {sis}'s requested login information, skipping")
+            self.warn(
+                name,
+                f"user {holder.sis_user_id or holder.id} has already claimed {sis}'s requested login information, skipping",
+            )
             return
         first, last = row.get("first_name", ""), row.get("last_name", "")
         full = row.get("full_name") or " ".join(p for p in (first, last) if p)
@@ -591,7 +625,16 @@ class SisProcessor:
                 full = sortable = short = login
             email = row.get("email") or f"{login}@sis.sandbox.test"
             user = User(
-                self.ids.next("user"), full, sortable, short, sis, row.get("integration_id") or None, login, email, self.now, None
+                self.ids.next("user"),
+                full,
+                sortable,
+                short,
+                sis,
+                row.get("integration_id") or None,
+                login,
+                email,
+                self.now,
+                None,
             )
             inst.users.append(user)
             inst.users_by_id[user.id] = user
@@ -650,7 +693,10 @@ class SisProcessor:
             self.warn(name, f"An enrollment referenced a non-existent section {section_sis}")
             return
         if course is not None and found is not None and found[0] is not course:
-            self.warn(name, f"An enrollment listed a section ({section_sis}) and a course ({course_sis}) that are unrelated for user ({user_sis})")
+            self.warn(
+                name,
+                f"An enrollment listed a section ({section_sis}) and a course ({course_sis}) that are unrelated for user ({user_sis})",
+            )
             return
         course = course or found[0]  # type: ignore[index]
         user = self._user_by_sis(user_sis) if user_sis else self._user_by_integration(user_int)
@@ -667,7 +713,10 @@ class SisProcessor:
             (
                 e
                 for e in course.enrollments
-                if e.user.id == user.id and e.type == etype and e.section.id == target.id and e.associated_user_id == associated
+                if e.user.id == user.id
+                and e.type == etype
+                and e.section.id == target.id
+                and e.associated_user_id == associated
             ),
             None,
         )
@@ -697,7 +746,9 @@ class SisProcessor:
         if created:
             self.stats[cls]["created"] += 1
         elif before != after:
-            label = {"completed": "concluded", "inactive": "deactivated", "deleted": "deleted"}.get(after, "restored")
+            label = {"completed": "concluded", "inactive": "deactivated", "deleted": "deleted"}.get(
+                after, "restored"
+            )
             self.stats[cls][label] += 1
 
     # ---- batch mode -----------------------------------------------------------------------------
@@ -709,10 +760,17 @@ class SisProcessor:
         threshold = self.job.params.get("change_threshold")
         plans: dict[str, list[Any]] = {}
         if "course" in supplied:
-            plans["course"] = [c for c in courses if c.id not in self.supplied_ids["course"] and c.workflow_state != "deleted"]
+            plans["course"] = [
+                c
+                for c in courses
+                if c.id not in self.supplied_ids["course"] and c.workflow_state != "deleted"
+            ]
         if "section" in supplied:
             plans["section"] = [
-                (c, s) for c in courses for s in c.sections if s.sis_section_id and s.id not in self.supplied_ids["section"]
+                (c, s)
+                for c in courses
+                for s in c.sections
+                if s.sis_section_id and s.id not in self.supplied_ids["section"]
             ]
         if "enrollment" in supplied:
             plans["enrollment"] = [
@@ -724,7 +782,9 @@ class SisProcessor:
         totals = {
             "course": len(courses),
             "section": sum(1 for c in courses for s in c.sections if s.sis_section_id),
-            "enrollment": sum(1 for c in courses for e in c.enrollments if e.user.sis_user_id and e.state != "deleted"),
+            "enrollment": sum(
+                1 for c in courses for e in c.enrollments if e.user.sis_user_id and e.state != "deleted"
+            ),
         }
         for kind, victims in plans.items():
             if threshold and totals[kind] and len(victims) * 100 / totals[kind] > float(threshold):
@@ -789,9 +849,16 @@ def sis_import_json(job: SisImport, stage: int, attachments: Iterable[dict[str, 
         "diffed_against_import_id": result.diffed_against_import_id if result else None,
         "diffing_drop_status": params.get("diffing_drop_status") or None,
         "diffing_threshold_exceeded": result.diffing_threshold_exceeded if result else False,
-        "change_threshold": int(float(params["change_threshold"])) if params.get("change_threshold") else None,
+        "change_threshold": int(float(params["change_threshold"]))
+        if params.get("change_threshold")
+        else None,
         "errors_attachment": None,
-        "user": {"id": job.user.id, "name": job.user.name, "sortable_name": job.user.sortable_name, "short_name": job.user.short_name},
+        "user": {
+            "id": job.user.id,
+            "name": job.user.name,
+            "sortable_name": job.user.sortable_name,
+            "short_name": job.user.short_name,
+        },
         "csv_attachments": list(attachments),
     }
     if result is not None and result.warnings:

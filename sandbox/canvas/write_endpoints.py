@@ -133,7 +133,10 @@ class WriteEndpoints:
         global _ROUTE_MAP
         if _ROUTE_MAP is None:
             _ROUTE_MAP = Map(
-                [Rule(API_PREFIX + path, endpoint=name, methods=[method]) for method, path, name in WRITE_ROUTES]
+                [
+                    Rule(API_PREFIX + path, endpoint=name, methods=[method])
+                    for method, path, name in WRITE_ROUTES
+                ]
                 + [Rule(path, endpoint=name, methods=[method]) for method, path, name in SITE_ROUTES]
             )
         try:
@@ -166,7 +169,10 @@ class WriteEndpoints:
             if not report.finished and self.clock.stage(report.started) >= REPORT_STEPS:
                 self._run_report(report)
         for progress in sorted(self.progress.values(), key=lambda p: p["id"]):
-            if progress["workflow_state"] in ("queued", "running") and self.clock.stage(progress["_started"]) >= PROGRESS_STEPS:
+            if (
+                progress["workflow_state"] in ("queued", "running")
+                and self.clock.stage(progress["_started"]) >= PROGRESS_STEPS
+            ):
                 progress["_run"]()
 
     def created_by_sis(self, kind: str, obj: Any) -> bool:
@@ -179,8 +185,13 @@ class WriteEndpoints:
                 return False
             course = self.inst.courses_by_id.get(obj.course_id)
             return bool(course and course.sis_course_id and obj.user.sis_user_id)
-        sis_attr = {"user": "sis_user_id", "account": "sis_account_id", "term": "sis_term_id",
-                    "course": "sis_course_id", "section": "sis_section_id"}[kind]
+        sis_attr = {
+            "user": "sis_user_id",
+            "account": "sis_account_id",
+            "term": "sis_term_id",
+            "course": "sis_course_id",
+            "section": "sis_section_id",
+        }[kind]
         return getattr(obj, sis_attr) is not None
 
     # ---- files ---------------------------------------------------------------------------------
@@ -238,7 +249,9 @@ class WriteEndpoints:
             data = request.get_data(cache=True)
             if not data:
                 raise ApiError(400, {"message": "No file given"})
-            ext = params.get("extension") or ("zip" if request.mimetype in ("application/zip", "application/x-zip-compressed") else "csv")
+            ext = params.get("extension") or (
+                "zip" if request.mimetype in ("application/zip", "application/x-zip-compressed") else "csv"
+            )
             filename = f"sis_upload.{ext}"
         flat = {k: params.get(k, "") for k in params.keys()}
         batch_term = None
@@ -253,7 +266,9 @@ class WriteEndpoints:
             batch_term = term.id if term else None
         if truthy(flat.get("multi_term_batch_mode")) and not flat.get("change_threshold"):
             raise ApiError(400, {"message": "change_threshold is required to use multi term_batch mode."})
-        stored = self.store_file(filename, "application/zip" if filename.endswith(".zip") else "text/csv", data)
+        stored = self.store_file(
+            filename, "application/zip" if filename.endswith(".zip") else "text/csv", data
+        )
         job = SisImport(
             id=self._next("sis_import"),
             started=self.clock.now(),
@@ -283,7 +298,9 @@ class WriteEndpoints:
                 key=lambda j: j.id,
                 default=None,
             )
-        job.result = SisProcessor(self.inst, self.ids, job, previous, self.user_status, self.sis_touched).run()
+        job.result = SisProcessor(
+            self.inst, self.ids, job, previous, self.user_status, self.sis_touched
+        ).run()
         job.ended_at = self.inst.clock
 
     def _import_json(self, ctx: Ctx, job: SisImport, stage: int | None = None) -> dict[str, Any]:
@@ -313,7 +330,11 @@ class WriteEndpoints:
     def sis_imports_importing(self, ctx: Ctx, account_id: str) -> Reply:
         """GET /accounts/:id/sis_imports/importing: imports still running."""
         self.app._account(ctx, account_id)
-        rows = [self._import_json(ctx, j) for j in sorted(self.sis_imports.values(), key=lambda j: -j.id) if j.result is None]
+        rows = [
+            self._import_json(ctx, j)
+            for j in sorted(self.sis_imports.values(), key=lambda j: -j.id)
+            if j.result is None
+        ]
         return Reply({"sis_imports": rows}, len(rows))
 
     @staticmethod
@@ -417,7 +438,9 @@ class WriteEndpoints:
         return Reply(self._progress_json(ctx, progress))
 
     # ---- Progress ------------------------------------------------------------------------------
-    def _new_progress(self, tag: str, context_type: str, context_id: int, user_id: int, work: Any) -> dict[str, Any]:
+    def _new_progress(
+        self, tag: str, context_type: str, context_id: int, user_id: int, work: Any
+    ) -> dict[str, Any]:
         pid = self._next("progress")
         progress: dict[str, Any] = {
             "id": pid,
@@ -491,7 +514,9 @@ class WriteEndpoints:
         self.app._account(ctx, account_id)
         out = []
         for name, parameters in REPORTS.items():
-            last = max((r for r in self.reports.values() if r.report == name), key=lambda r: r.id, default=None)
+            last = max(
+                (r for r in self.reports.values() if r.report == name), key=lambda r: r.id, default=None
+            )
             out.append(
                 {
                     "report": name,
@@ -509,9 +534,13 @@ class WriteEndpoints:
             raise ApiError(404, NOT_FOUND)
         params = request_params(ctx.request)
         parameters = {
-            k[len("parameters[") : -1]: v for k, v in params.items() if k.startswith("parameters[") and k.endswith("]")
+            k[len("parameters[") : -1]: v
+            for k, v in params.items()
+            if k.startswith("parameters[") and k.endswith("]")
         }
-        run = AccountReport(self._next("report"), report, account, self.clock.now(), self.inst.clock, parameters)
+        run = AccountReport(
+            self._next("report"), report, account, self.clock.now(), self.inst.clock, parameters
+        )
         self.reports[run.id] = run
         return Reply(self._report_json(ctx, run, stage=0))
 
@@ -528,7 +557,9 @@ class WriteEndpoints:
         stage = self.clock.stage(report.started) if stage is None else stage
         file = self.file_json(ctx, self.files[report.file_id]) if report.file_id else None
         file_url = (
-            f"{HTML_HOST}/accounts/{report.account.id}/files/{report.file_id}/download" if report.file_id else None
+            f"{HTML_HOST}/accounts/{report.account.id}/files/{report.file_id}/download"
+            if report.file_id
+            else None
         )
         return report_json(report, stage, file, file_url)
 

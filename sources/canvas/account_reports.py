@@ -55,7 +55,11 @@ _BIGINT = {
     "courses": ("canvas_course_id", "canvas_account_id", "canvas_term_id"),
     "sections": ("canvas_section_id", "canvas_course_id", "canvas_account_id"),
     "enrollments": (
-        "canvas_course_id", "canvas_user_id", "role_id", "canvas_section_id", "canvas_associated_user_id",
+        "canvas_course_id",
+        "canvas_user_id",
+        "role_id",
+        "canvas_section_id",
+        "canvas_associated_user_id",
         "canvas_enrollment_id",
     ),
     "last_user_access": ("user_id",),
@@ -75,12 +79,38 @@ _TIMES = {
     "last_user_access": ("last_access_at",),
 }
 _TEXT = {
-    "users": ("user_id", "integration_id", "login_id", "first_name", "last_name", "full_name", "sortable_name",
-              "short_name", "email", "status"),
-    "courses": ("course_id", "integration_id", "short_name", "long_name", "account_id", "term_id", "status",
-                "course_format"),
+    "users": (
+        "user_id",
+        "integration_id",
+        "login_id",
+        "first_name",
+        "last_name",
+        "full_name",
+        "sortable_name",
+        "short_name",
+        "email",
+        "status",
+    ),
+    "courses": (
+        "course_id",
+        "integration_id",
+        "short_name",
+        "long_name",
+        "account_id",
+        "term_id",
+        "status",
+        "course_format",
+    ),
     "sections": ("section_id", "course_id", "integration_id", "name", "status", "account_id"),
-    "enrollments": ("course_id", "user_id", "role", "section_id", "status", "associated_user_id", "base_role_type"),
+    "enrollments": (
+        "course_id",
+        "user_id",
+        "role",
+        "section_id",
+        "status",
+        "associated_user_id",
+        "base_role_type",
+    ),
     "last_user_access": ("user_sis_id", "user_name", "last_ip"),
 }
 KEYS = {
@@ -148,7 +178,9 @@ def parse_report_file(data: bytes) -> dict[str, Rows]:
     files: list[str] = []
     if data[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            files = [archive.read(n).decode("utf-8-sig") for n in archive.namelist() if n.lower().endswith(".csv")]
+            files = [
+                archive.read(n).decode("utf-8-sig") for n in archive.namelist() if n.lower().endswith(".csv")
+            ]
     else:
         files = [data.decode("utf-8-sig")]
     out: dict[str, Rows] = {}
@@ -175,7 +207,9 @@ class AccountReportRunner:
         self.api = api
         self.writer = CanvasWriter(api)
         self.account_id = account_id
-        self.poller = poller or JobPoller(PollPolicy(first_delay=2.0, max_delay=60.0, timeout=3600.0), lms="Canvas")
+        self.poller = poller or JobPoller(
+            PollPolicy(first_delay=2.0, max_delay=60.0, timeout=3600.0), lms="Canvas"
+        )
         self.records: dict[str, dict[str, Any]] = {}
 
     def job(self, report: str, parameters: dict[str, Any]) -> AsyncJob[dict[str, Rows]]:
@@ -278,13 +312,18 @@ def canvas_account_reports(
         api,
         account_id,
         poller
-        or JobPoller(PollPolicy(first_delay=poll_first_delay, max_delay=poll_max_delay, timeout=report_timeout), lms="Canvas"),
+        or JobPoller(
+            PollPolicy(first_delay=poll_first_delay, max_delay=poll_max_delay, timeout=report_timeout),
+            lms="Canvas",
+        ),
     )
     scope: dict[str, Any] = {"include_deleted": include_deleted}
     if enrollment_term_id:
         scope["enrollment_term_id"] = enrollment_term_id
     disposition = "merge" if enrollment_term_id else "replace"
-    provisioning_rows = _Once(lambda: runner.run("provisioning_csv", {**scope, **{e: True for e in provisioning}}))
+    provisioning_rows = _Once(
+        lambda: runner.run("provisioning_csv", {**scope, **{e: True for e in provisioning}})
+    )
     access_rows = _Once(lambda: runner.run("last_user_access_csv", scope))
 
     def table(entity: str, name: str, shared: _Once) -> DltResource:

@@ -46,7 +46,15 @@ DESIRED_STATES = {
     "deleted": "deleted",
 }
 # which existing enrollment stands for a desired one when several match: the most alive first
-_STATE_RANK = {"active": 0, "invited": 1, "creation_pending": 2, "inactive": 3, "completed": 4, "rejected": 5, "deleted": 6}
+_STATE_RANK = {
+    "active": 0,
+    "invited": 1,
+    "creation_pending": 2,
+    "inactive": 3,
+    "completed": 4,
+    "rejected": 5,
+    "deleted": 6,
+}
 CHANGES = ("create", "reactivate", "conclude", "inactivate", "delete")
 # column aliases: our names, and the Canvas SIS enrollments.csv names
 _ALIASES = {
@@ -109,9 +117,15 @@ class Action:
 
     def label(self) -> str:
         d, a = self.desired, self.actual
-        course = (d.sis_course_id if d else None) or (a.sis_course_id if a else None) or (str(a.course_id) if a else "")
+        course = (
+            (d.sis_course_id if d else None)
+            or (a.sis_course_id if a else None)
+            or (str(a.course_id) if a else "")
+        )
         section = (d.sis_section_id if d else None) or (a.sis_section_id if a else None) or ""
-        user = (d.sis_user_id if d else None) or (a.sis_user_id if a else None) or (str(a.user_id) if a else "")
+        user = (
+            (d.sis_user_id if d else None) or (a.sis_user_id if a else None) or (str(a.user_id) if a else "")
+        )
         etype = (d.type if d else None) or (a.type if a else "")
         where = f"{course} / {section}" if section else course
         return f"{where}  {user}  {TYPE_ROLES.get(etype, etype)}"
@@ -160,7 +174,11 @@ def desired_from_rows(rows: Iterable[tuple[int | None, dict[str, Any]]], source:
     for line, raw in rows:
         row = {str(k).strip().lower(): ("" if v is None else str(v)) for k, v in raw.items()}
         where = f"{source}:{line}" if line else source
-        course, section, user = _pick(row, "sis_course_id"), _pick(row, "sis_section_id"), _pick(row, "sis_user_id")
+        course, section, user = (
+            _pick(row, "sis_course_id"),
+            _pick(row, "sis_section_id"),
+            _pick(row, "sis_user_id"),
+        )
         role, status = _pick(row, "role").lower(), _pick(row, "status").lower() or "active"
         # "student" or the Canvas type name ("StudentEnrollment")
         etype = {t.lower(): t for t in TYPE_ROLES}.get(role, ROLE_TYPES.get(role, ""))
@@ -178,7 +196,9 @@ def desired_from_rows(rows: Iterable[tuple[int | None, dict[str, Any]]], source:
             continue
         item = Desired(user, etype, DESIRED_STATES[status], course or None, section or None, line)
         if item.key in seen:
-            problems.append(f"{where}: duplicate of line {seen[item.key]} (same course, section, user and role)")
+            problems.append(
+                f"{where}: duplicate of line {seen[item.key]} (same course, section, user and role)"
+            )
             continue
         seen[item.key] = line
         out.append(item)
@@ -212,7 +232,9 @@ def actual_from_rows(rows: Iterable[dict[str, Any]]) -> list[Actual]:
             Actual(
                 id=int(r["id"]),
                 course_id=int(r["course_id"]),
-                course_section_id=int(r["course_section_id"]) if r.get("course_section_id") is not None else None,
+                course_section_id=int(r["course_section_id"])
+                if r.get("course_section_id") is not None
+                else None,
                 user_id=int(r["user_id"]) if r.get("user_id") is not None else None,
                 sis_course_id=r.get("sis_course_id"),
                 sis_section_id=r.get("sis_section_id"),
@@ -308,13 +330,18 @@ def plan_sync(
             what = f"course {d.sis_course_id}" if d.sis_course_id else f"section {d.sis_section_id}"
             actions.append(Action("unresolved", f"{what} not found in Canvas", d))
             continue
-        candidates = sorted((a for a in by_user.get(d.sis_user_id, []) if _matches(d, a)), key=lambda a: (_STATE_RANK.get(a.state, 9), a.id))
+        candidates = sorted(
+            (a for a in by_user.get(d.sis_user_id, []) if _matches(d, a)),
+            key=lambda a: (_STATE_RANK.get(a.state, 9), a.id),
+        )
         matched.update(a.id for a in candidates)
         best = candidates[0] if candidates else None
         state = best.state if best else None
         if d.status == "active":
             if best is None or state in ("deleted", "rejected"):
-                actions.append(Action("create", "not in Canvas" if best is None else f"{state} in Canvas", d, best))
+                actions.append(
+                    Action("create", "not in Canvas" if best is None else f"{state} in Canvas", d, best)
+                )
             elif state == "inactive":
                 actions.append(Action("reactivate", "inactive in Canvas", d, best))
             elif state == "completed":
@@ -325,18 +352,24 @@ def plan_sync(
             if state in ("active", "invited", "creation_pending", "inactive"):
                 actions.append(Action("conclude", f"{state} in Canvas", d, best))
             else:
-                actions.append(Action("keep", "not in Canvas" if best is None else f"{state} in Canvas", d, best))
+                actions.append(
+                    Action("keep", "not in Canvas" if best is None else f"{state} in Canvas", d, best)
+                )
         elif d.status == "inactive":
             if state in ("active", "invited", "creation_pending", "completed"):
                 actions.append(Action("inactivate", f"{state} in Canvas", d, best))
             else:
-                actions.append(Action("keep", "not in Canvas" if best is None else f"{state} in Canvas", d, best))
+                actions.append(
+                    Action("keep", "not in Canvas" if best is None else f"{state} in Canvas", d, best)
+                )
         else:  # deleted
             live = [a for a in candidates if a.state != "deleted"]
             for a in live:
                 actions.append(Action("delete", f"{a.state} in Canvas", d, a))
             if not live:
-                actions.append(Action("keep", "not in Canvas" if best is None else "deleted in Canvas", d, best))
+                actions.append(
+                    Action("keep", "not in Canvas" if best is None else "deleted in Canvas", d, best)
+                )
     if conclude_missing:
         roles = {d.type for d in desired}
         for a in sorted(actual, key=lambda a: a.id):
@@ -359,7 +392,9 @@ def execute(writer: CanvasWriter, action: Action, notify: bool) -> None:
     """Carry out one action, recording the outcome on it (never raises for a Canvas refusal)."""
     d, a = action.desired, action.actual
     try:
-        if action.kind == "create" or (action.kind == "reactivate" and a is not None and a.state == "completed"):
+        if action.kind == "create" or (
+            action.kind == "reactivate" and a is not None and a.state == "completed"
+        ):
             assert d is not None
             form = {
                 "enrollment[user_id]": f"sis_user_id:{d.sis_user_id}",
@@ -472,8 +507,18 @@ ACTION_COLUMNS: dict[str, dict[str, Any]] = {
     "run_id": {"data_type": "text", "nullable": False},
     "seq": {"data_type": "bigint", "nullable": False},
     **typed(
-        "text", "action", "reason", "status", "error", "sis_course_id", "sis_section_id", "sis_user_id", "type",
-        "desired_status", "state_before", "state_after",
+        "text",
+        "action",
+        "reason",
+        "status",
+        "error",
+        "sis_course_id",
+        "sis_section_id",
+        "sis_user_id",
+        "type",
+        "desired_status",
+        "state_before",
+        "state_after",
     ),
     **typed("bigint", "http_status", "source_line", "course_id", "user_id", "enrollment_id"),
 }
@@ -484,12 +529,17 @@ def enrollment_sync_report(run: SyncRun, plan: Plan) -> list[DltResource]:
     """Two tables: `enrollment_sync_runs` (one row per run) and `enrollment_sync_actions`
     (one row per planned action with its outcome), both merged on their keys."""
 
-    @dlt.resource(name="enrollment_sync_runs", primary_key="run_id", write_disposition="merge", columns=RUN_COLUMNS)
+    @dlt.resource(
+        name="enrollment_sync_runs", primary_key="run_id", write_disposition="merge", columns=RUN_COLUMNS
+    )
     def runs() -> Iterator[dict[str, Any]]:
         yield run_row(run, plan)
 
     @dlt.resource(
-        name="enrollment_sync_actions", primary_key=("run_id", "seq"), write_disposition="merge", columns=ACTION_COLUMNS
+        name="enrollment_sync_actions",
+        primary_key=("run_id", "seq"),
+        write_disposition="merge",
+        columns=ACTION_COLUMNS,
     )
     def actions() -> Iterator[list[dict[str, Any]]]:
         yield action_rows(run, plan)

@@ -33,42 +33,125 @@ class FileType:
 
 FILE_TYPES: dict[str, FileType] = {
     "account": FileType(
-        "account", "accounts.csv", ("account_id", "parent_account_id", "name", "status"), ("active", "deleted"),
-        "account_id", ("account_id", "parent_account_id", "name", "status", "integration_id"), ("name",),
+        "account",
+        "accounts.csv",
+        ("account_id", "parent_account_id", "name", "status"),
+        ("active", "deleted"),
+        "account_id",
+        ("account_id", "parent_account_id", "name", "status", "integration_id"),
+        ("name",),
     ),
     "term": FileType(
-        "term", "terms.csv", ("term_id", "name", "status"), ("active", "deleted"), "term_id",
-        ("term_id", "name", "status", "start_date", "end_date", "integration_id", "date_override_enrollment_type"),
+        "term",
+        "terms.csv",
+        ("term_id", "name", "status"),
+        ("active", "deleted"),
+        "term_id",
+        (
+            "term_id",
+            "name",
+            "status",
+            "start_date",
+            "end_date",
+            "integration_id",
+            "date_override_enrollment_type",
+        ),
         ("name",),
     ),
     "course": FileType(
-        "course", "courses.csv", ("course_id", "short_name", "long_name", "status"),
-        ("active", "deleted", "completed", "published"), "course_id",
-        ("course_id", "short_name", "long_name", "account_id", "term_id", "status", "integration_id", "start_date",
-         "end_date", "course_format", "blueprint_course_id", "grade_passback_setting", "homeroom_course", "friendly_name"),
+        "course",
+        "courses.csv",
+        ("course_id", "short_name", "long_name", "status"),
+        ("active", "deleted", "completed", "published"),
+        "course_id",
+        (
+            "course_id",
+            "short_name",
+            "long_name",
+            "account_id",
+            "term_id",
+            "status",
+            "integration_id",
+            "start_date",
+            "end_date",
+            "course_format",
+            "blueprint_course_id",
+            "grade_passback_setting",
+            "homeroom_course",
+            "friendly_name",
+        ),
         ("short_name", "long_name"),
     ),
     "section": FileType(
-        "section", "sections.csv", ("section_id", "course_id", "name", "status"), ("active", "deleted"), "section_id",
+        "section",
+        "sections.csv",
+        ("section_id", "course_id", "name", "status"),
+        ("active", "deleted"),
+        "section_id",
         ("section_id", "course_id", "name", "status", "integration_id", "start_date", "end_date"),
         ("course_id", "name"),
     ),
     "user": FileType(
-        "user", "users.csv", ("user_id", "login_id", "status"), ("active", "suspended", "deleted"), "user_id",
-        ("user_id", "integration_id", "login_id", "password", "ssha_password", "authentication_provider_id",
-         "first_name", "last_name", "full_name", "sortable_name", "short_name", "email", "pronouns",
-         "declared_user_type", "canvas_password_notification", "home_account", "status"),
+        "user",
+        "users.csv",
+        ("user_id", "login_id", "status"),
+        ("active", "suspended", "deleted"),
+        "user_id",
+        (
+            "user_id",
+            "integration_id",
+            "login_id",
+            "password",
+            "ssha_password",
+            "authentication_provider_id",
+            "first_name",
+            "last_name",
+            "full_name",
+            "sortable_name",
+            "short_name",
+            "email",
+            "pronouns",
+            "declared_user_type",
+            "canvas_password_notification",
+            "home_account",
+            "status",
+        ),
         ("login_id",),
     ),
     "enrollment": FileType(
-        "enrollment", "enrollments.csv", ("status",), ("active", "deleted", "completed", "inactive", "deleted_last_completed"),
+        "enrollment",
+        "enrollments.csv",
+        ("status",),
+        ("active", "deleted", "completed", "inactive", "deleted_last_completed"),
         None,
-        ("course_id", "root_account", "start_date", "end_date", "user_id", "user_integration_id", "role", "role_id",
-         "section_id", "status", "associated_user_id", "limit_section_privileges", "notify", "temporary_enrollment_source_user_id"),
+        (
+            "course_id",
+            "root_account",
+            "start_date",
+            "end_date",
+            "user_id",
+            "user_integration_id",
+            "role",
+            "role_id",
+            "section_id",
+            "status",
+            "associated_user_id",
+            "limit_section_privileges",
+            "notify",
+            "temporary_enrollment_source_user_id",
+        ),
     ),
 }
 DATE_COLUMNS = ("start_date", "end_date")
-ENROLLMENT_IDENTITY = ("course_id", "section_id", "user_id", "user_integration_id", "role", "role_id", "associated_user_id")
+ENROLLMENT_IDENTITY = (
+    "course_id",
+    "section_id",
+    "user_id",
+    "user_integration_id",
+    "role",
+    "role_id",
+    "associated_user_id",
+)
 
 
 def identify(header: Sequence[str]) -> str | None:
@@ -241,7 +324,11 @@ def _check_row(spec, row, line, error, note, seen_ids, seen_logins) -> None:  # 
                 seen_logins[login] = line
         if not deleted and not (row.get("full_name") or row.get("first_name") or row.get("last_name")):
             note(line, "no first_name, last_name or full_name: Canvas will show the login id as the name")
-    if spec.kind == "account" and row.get("account_id") and row.get("account_id") == row.get("parent_account_id"):
+    if (
+        spec.kind == "account"
+        and row.get("account_id")
+        and row.get("account_id") == row.get("parent_account_id")
+    ):
         error(line, "account is its own parent")
     if spec.kind == "enrollment":
         if not row.get("course_id") and not row.get("section_id"):
@@ -257,7 +344,10 @@ def _check_row(spec, row, line, error, note, seen_ids, seen_logins) -> None:  # 
         key = "enrollment " + "|".join(identity)
         if any(identity):
             if key in seen_ids:
-                error(line, f"duplicate enrollment (same course, section, user and role as line {seen_ids[key]})")
+                error(
+                    line,
+                    f"duplicate enrollment (same course, section, user and role as line {seen_ids[key]})",
+                )
             else:
                 seen_ids[key] = line
     dates: dict[str, datetime] = {}
@@ -267,7 +357,9 @@ def _check_row(spec, row, line, error, note, seen_ids, seen_logins) -> None:  # 
             try:
                 dates[column] = parse_date(value)
             except ValueError:
-                error(line, f"{column} {value!r} is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)")
+                error(
+                    line, f"{column} {value!r} is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)"
+                )
     if len(dates) == 2 and dates["end_date"] < dates["start_date"]:
         error(line, "end_date is before start_date")
 
@@ -293,7 +385,9 @@ def _zip_members(path: Path, data: bytes, validation: Validation) -> list[tuple[
         if info.is_dir() or inner.startswith("__MACOSX"):
             continue
         if not inner.lower().endswith(".csv"):
-            validation.problems.append(Problem(f"{path.name}/{inner}", None, "is not a .csv; Canvas ignores it", "note"))
+            validation.problems.append(
+                Problem(f"{path.name}/{inner}", None, "is not a .csv; Canvas ignores it", "note")
+            )
             continue
         members.append((f"{path.name}/{inner}", archive.read(info)))
     if not members:

@@ -107,7 +107,9 @@ class SisImportClient:
     def history(self, created_since: str | None = None) -> Iterator[list[dict[str, Any]]]:
         """Pages of the account's imports, newest first (`{"sis_imports": [...]}` replies)."""
         params = {"created_since": created_since} if created_since else {}
-        yield from self.api.pages(f"accounts/{self.account_id}/sis_imports", params, data_selector="sis_imports")
+        yield from self.api.pages(
+            f"accounts/{self.account_id}/sis_imports", params, data_selector="sis_imports"
+        )
 
 
 def shape_import(record: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +117,9 @@ def shape_import(record: dict[str, Any]) -> dict[str, Any]:
     data = record.get("data") or {}
     counts = data.get("counts") or {}
     user = record.get("user") or {}
-    row = {k: v for k, v in record.items() if k not in ("data", "user", "csv_attachments", "errors_attachment")}
+    row = {
+        k: v for k, v in record.items() if k not in ("data", "user", "csv_attachments", "errors_attachment")
+    }
     row["import_type"] = data.get("import_type")
     row["supplied_batches"] = data.get("supplied_batches") or []
     for name in COUNT_NAMES:
@@ -129,7 +133,9 @@ def shape_import(record: dict[str, Any]) -> dict[str, Any]:
 
 COLUMNS: dict[str, dict[str, Any]] = {
     "id": {"data_type": "bigint", "nullable": False},
-    **typed("bigint", "progress", "batch_mode_term_id", "diffed_against_import_id", "change_threshold", "user_id"),
+    **typed(
+        "bigint", "progress", "batch_mode_term_id", "diffed_against_import_id", "change_threshold", "user_id"
+    ),
     **typed("bigint", *(f"counts__{n}" for n in COUNT_NAMES)),
     **typed("text", "workflow_state", "import_type", "diffing_data_set_identifier", "diffing_drop_status"),
     **typed(

@@ -73,7 +73,9 @@ class CourseSubmissionSync:
         return [shape_submission(r, self.course_id) for r in self.api.rows(self.path, params)]
 
     def _published_assignments(self) -> set[int]:
-        return {int(a["id"]) for a in self.api.rows(f"courses/{self.course_id}/assignments") if a.get("published")}
+        return {
+            int(a["id"]) for a in self.api.rows(f"courses/{self.course_id}/assignments") if a.get("published")
+        }
 
     def _live_students(self) -> set[int]:
         rows = self.api.rows(
@@ -125,7 +127,12 @@ class CourseSubmissionSync:
         return changed + deletes
 
     def _delete_marker(self, assignment_id: int, user_id: int) -> dict[str, Any]:
-        return {"course_id": self.course_id, "assignment_id": assignment_id, "user_id": user_id, "deleted_in_lms": True}
+        return {
+            "course_id": self.course_id,
+            "assignment_id": assignment_id,
+            "user_id": user_id,
+            "deleted_in_lms": True,
+        }
 
     def _remember(self, rows: list[dict[str, Any]], assignments: set[Any], students: set[Any]) -> None:
         submitted = _max_ts(rows, "submitted_at", self.state.get("submitted"))

@@ -79,7 +79,14 @@ class CanvasWriter:
         """
         rest = self.api.rest
         response = rest.session.request(
-            method, self._url(path), params=params, data=data, files=files, json=json, headers=headers, auth=rest.auth
+            method,
+            self._url(path),
+            params=params,
+            data=data,
+            files=files,
+            json=json,
+            headers=headers,
+            auth=rest.auth,
         )
         return self._decode(response)
 

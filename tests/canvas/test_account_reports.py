@@ -18,7 +18,13 @@ from sources.canvas.account_reports import canvas_account_reports
 from sources.lms_http.jobs import JobPoller, JobTimeoutError, PollPolicy
 from sources.lms_http.retry import RetryPolicy
 
-TABLES = ["provisioning_users", "provisioning_courses", "provisioning_sections", "provisioning_enrollments", "last_user_access"]
+TABLES = [
+    "provisioning_users",
+    "provisioning_courses",
+    "provisioning_sections",
+    "provisioning_enrollments",
+    "last_user_access",
+]
 
 
 class FakeTime:
@@ -49,15 +55,26 @@ def sandbox(fake_time: FakeTime) -> Iterator[CanvasSandbox]:
 
 @pytest.fixture
 def pipeline(dlt_dir: Path) -> dlt.Pipeline:
-    return dlt.pipeline("reports_test", destination=dlt.destinations.duckdb(str(dlt_dir / "warehouse.duckdb")), dataset_name="canvas")
+    return dlt.pipeline(
+        "reports_test",
+        destination=dlt.destinations.duckdb(str(dlt_dir / "warehouse.duckdb")),
+        dataset_name="canvas",
+    )
 
 
 def source(sb: CanvasSandbox, fake_time: FakeTime, timeout: float = 600.0, **kwargs: Any) -> Any:
-    api = CanvasApi(sb.base_url, sb.admin_token, policy=RetryPolicy(max_attempts=8, base_delay=0.05, max_delay=1.0))
-    poller = JobPoller(
-        PollPolicy(first_delay=0.5, factor=2.0, max_delay=4.0, timeout=timeout), lms="Canvas", sleep=fake_time.sleep, clock=fake_time.clock
+    api = CanvasApi(
+        sb.base_url, sb.admin_token, policy=RetryPolicy(max_attempts=8, base_delay=0.05, max_delay=1.0)
     )
-    return canvas_account_reports(base_url=sb.base_url, access_token="unused", api=api, poller=poller, **kwargs)
+    poller = JobPoller(
+        PollPolicy(first_delay=0.5, factor=2.0, max_delay=4.0, timeout=timeout),
+        lms="Canvas",
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    )
+    return canvas_account_reports(
+        base_url=sb.base_url, access_token="unused", api=api, poller=poller, **kwargs
+    )
 
 
 def column(pipeline: dlt.Pipeline, table: str, name: str, where: str = "") -> list[Any]:
@@ -73,18 +90,26 @@ def test_report_resources_load_exactly_the_sandbox_enrollments_and_users(
     enrollments = sandbox.truth_rows("enrollments")
     # include_deleted (the default): everything but deleted enrollments Canvas did not get from SIS
     expected = {
-        e["id"] for e in enrollments if e["enrollment_state"] != "deleted" or (e["sis_course_id"] and e["sis_user_id"])
+        e["id"]
+        for e in enrollments
+        if e["enrollment_state"] != "deleted" or (e["sis_course_id"] and e["sis_user_id"])
     }
     loaded = column(pipeline, "provisioning_enrollments", "canvas_enrollment_id")
     assert len(loaded) == len(set(loaded)) == len(expected)
     assert set(loaded) == expected
     users = {u.id: u for u in sandbox.institution.users}
     assert sorted(column(pipeline, "provisioning_users", "canvas_user_id")) == sorted(users)
-    assert sorted(column(pipeline, "provisioning_courses", "canvas_course_id")) == sorted(k for (k,) in sandbox.truth_keys("courses"))
-    assert sorted(column(pipeline, "provisioning_sections", "canvas_section_id")) == sorted(k for (k,) in sandbox.truth_keys("sections"))
+    assert sorted(column(pipeline, "provisioning_courses", "canvas_course_id")) == sorted(
+        k for (k,) in sandbox.truth_keys("courses")
+    )
+    assert sorted(column(pipeline, "provisioning_sections", "canvas_section_id")) == sorted(
+        k for (k,) in sandbox.truth_keys("sections")
+    )
     # last access: one row per user, the time in UTC
     with pipeline.sql_client() as client:
-        access = {r[0]: r[1] for r in client.execute_sql("select user_id, last_access_at from last_user_access")}
+        access = {
+            r[0]: r[1] for r in client.execute_sql("select user_id, last_access_at from last_user_access")
+        }
     assert set(access) == set(users)
     assert all(
         (access[uid] is None) == (u.last_login is None)
@@ -104,12 +129,22 @@ def test_provisioning_rows_match_the_api_fields_and_are_typed(
     pipeline.run(source(sandbox, fake_time, last_user_access=False))
     schema = pipeline.default_schema
     cols = schema.get_table_columns("provisioning_enrollments")
-    assert {cols[c]["data_type"] for c in ("canvas_enrollment_id", "canvas_user_id", "canvas_course_id", "role_id")} == {"bigint"}
+    assert {
+        cols[c]["data_type"]
+        for c in ("canvas_enrollment_id", "canvas_user_id", "canvas_course_id", "role_id")
+    } == {"bigint"}
     assert cols["created_by_sis"]["data_type"] == "bool" and cols["user_id"]["data_type"] == "text"
     assert schema.get_table_columns("provisioning_courses")["canvas_term_id"]["data_type"] == "bigint"
     state_names = {"completed": "concluded"}
     expected = {
-        e["id"]: (e["course_id"], e["user_id"], e["sis_user_id"], e["course_section_id"], e["type"], state_names.get(e["enrollment_state"], e["enrollment_state"]))
+        e["id"]: (
+            e["course_id"],
+            e["user_id"],
+            e["sis_user_id"],
+            e["course_section_id"],
+            e["type"],
+            state_names.get(e["enrollment_state"], e["enrollment_state"]),
+        )
         for e in sandbox.truth_rows("enrollments")
     }
     with pipeline.sql_client() as client:
@@ -120,7 +155,9 @@ def test_provisioning_rows_match_the_api_fields_and_are_typed(
     assert rows and all(tuple(r[1:]) == expected[r[0]] for r in rows)
 
 
-def test_reruns_replace_and_a_term_shard_merges(sandbox: CanvasSandbox, fake_time: FakeTime, pipeline: dlt.Pipeline) -> None:
+def test_reruns_replace_and_a_term_shard_merges(
+    sandbox: CanvasSandbox, fake_time: FakeTime, pipeline: dlt.Pipeline
+) -> None:
     pipeline.run(source(sandbox, fake_time, provisioning=["enrollments"], last_user_access=False))
     first = sorted(column(pipeline, "provisioning_enrollments", "canvas_enrollment_id"))
     pipeline.run(source(sandbox, fake_time, provisioning=["enrollments"], last_user_access=False))
@@ -128,12 +165,20 @@ def test_reruns_replace_and_a_term_shard_merges(sandbox: CanvasSandbox, fake_tim
     # a shard of one term merges: its rows update, the other terms' rows stay
     fall = next(t["id"] for t in sandbox.truth_rows("terms") if t["sis_term_id"] == "2026FA")
     pipeline.run(
-        source(sandbox, fake_time, provisioning=["enrollments"], last_user_access=False, enrollment_term_id="sis_term_id:2026FA")
+        source(
+            sandbox,
+            fake_time,
+            provisioning=["enrollments"],
+            last_user_access=False,
+            enrollment_term_id="sis_term_id:2026FA",
+        )
     )
     assert sorted(column(pipeline, "provisioning_enrollments", "canvas_enrollment_id")) == first
     fall_courses = {c["id"] for c in sandbox.truth_rows("courses") if c["enrollment_term_id"] == fall}
     loaded = pipeline.last_trace.last_normalize_info.row_counts["provisioning_enrollments"]
-    assert loaded == sum(1 for e in column(pipeline, "provisioning_enrollments", "canvas_course_id") if e in fall_courses)
+    assert loaded == sum(
+        1 for e in column(pipeline, "provisioning_enrollments", "canvas_course_id") if e in fall_courses
+    )
 
 
 def test_a_report_that_never_finishes_times_out_with_a_clear_error(

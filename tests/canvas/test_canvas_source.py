@@ -63,7 +63,11 @@ def sandbox() -> Iterator[CanvasSandbox]:
 
 @pytest.fixture
 def pipeline(dlt_dir: Path) -> dlt.Pipeline:
-    return dlt.pipeline("canvas_test", destination=dlt.destinations.duckdb(str(dlt_dir / "warehouse.duckdb")), dataset_name="canvas")
+    return dlt.pipeline(
+        "canvas_test",
+        destination=dlt.destinations.duckdb(str(dlt_dir / "warehouse.duckdb")),
+        dataset_name="canvas",
+    )
 
 
 def test_full_load_equals_sandbox_truth(sandbox: CanvasSandbox, pipeline: dlt.Pipeline) -> None:
@@ -208,7 +212,9 @@ def test_forbidden_course_is_skipped_and_reported_or_fails_in_strict_mode(
     assert isinstance(err, LmsPermissionError)
 
 
-def test_token_never_reaches_state_trace_or_destination(sandbox: CanvasSandbox, pipeline: dlt.Pipeline) -> None:
+def test_token_never_reaches_state_trace_or_destination(
+    sandbox: CanvasSandbox, pipeline: dlt.Pipeline
+) -> None:
     load(pipeline, make_api(sandbox))
     token = sandbox.admin_token
     assert token not in str(pipeline.state)
@@ -219,7 +225,9 @@ def test_token_never_reaches_state_trace_or_destination(sandbox: CanvasSandbox, 
 
 
 @pytest.mark.postgres
-def test_postgres_load_gives_the_same_counts(sandbox: CanvasSandbox, dlt_dir: Path, postgres_dataset: str) -> None:
+def test_postgres_load_gives_the_same_counts(
+    sandbox: CanvasSandbox, dlt_dir: Path, postgres_dataset: str
+) -> None:
     from tests.conftest import POSTGRES_DSN
 
     pipeline = dlt.pipeline(

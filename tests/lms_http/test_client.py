@@ -30,7 +30,9 @@ class Script:
         request = Request(environ)
         self.seen.append(request.headers.get("Authorization", ""))
         status, body, headers = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-        return Response(body, status=status, headers=headers, content_type="application/json")(environ, start_response)
+        return Response(body, status=status, headers=headers, content_type="application/json")(
+            environ, start_response
+        )
 
 
 @pytest.fixture
@@ -76,7 +78,13 @@ def test_permission_403_and_bad_token_401_fail_at_once(server: tuple[Script, str
     api = make(url, [])
     with pytest.raises(LmsPermissionError):
         api.rows("courses/1/sections")
-    script.replies = [(401, '{"errors":[{"message":"Invalid access token."}]}', {"WWW-Authenticate": 'Bearer realm="canvas-lms"'})]
+    script.replies = [
+        (
+            401,
+            '{"errors":[{"message":"Invalid access token."}]}',
+            {"WWW-Authenticate": 'Bearer realm="canvas-lms"'},
+        )
+    ]
     with pytest.raises(LmsAuthError) as info:
         api.rows("courses")
     assert "secret-token" not in str(info.value) and "access_token" in str(info.value)

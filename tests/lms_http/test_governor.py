@@ -70,7 +70,9 @@ def test_throttled_reply_empties_the_estimate() -> None:
 
 def test_estimate_never_refills_past_the_highest_reading() -> None:
     clock = FakeClock()
-    gov = ThrottleGovernor(LeakyBucketModel(up_front_cost=50, outflow=10, margin=20), max_in_flight=100, clock=clock)
+    gov = ThrottleGovernor(
+        LeakyBucketModel(up_front_cost=50, outflow=10, margin=20), max_in_flight=100, clock=clock
+    )
     gov.acquire()
     gov.release({"x-rate-limit-remaining": "120"})
     clock.now += 3600  # an hour idle: still capped at the 120 ceiling, not 36,000
@@ -103,7 +105,9 @@ def test_max_in_flight_blocks_until_release_from_another_thread() -> None:
 
 def test_reservations_sent_after_a_request_survive_its_reading() -> None:
     clock = FakeClock()
-    gov = ThrottleGovernor(LeakyBucketModel(up_front_cost=50, outflow=10, margin=20), max_in_flight=10, clock=clock)
+    gov = ThrottleGovernor(
+        LeakyBucketModel(up_front_cost=50, outflow=10, margin=20), max_in_flight=10, clock=clock
+    )
     first = gov.acquire()
     gov.release({"x-rate-limit-remaining": "120"}, ticket=first)
     a = gov.acquire()

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "pipelines" / "canvas_pipeline.py"
 
 
-def run_cli(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], cwd: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
     env.update({"RUNTIME__DLTHUB_TELEMETRY": "false", "DLT_DATA_DIR": str(cwd / "dlt")}, **(extra_env or {}))
     return subprocess.run(
@@ -35,7 +37,9 @@ def test_demo_loads_the_sandbox_and_prints_a_summary(dlt_dir: Path) -> None:
     for table, count in truth.items():
         assert con.execute(f"select count(*) from canvas.{table}").fetchone()[0] == count, table
         # the summary line for the table shows the same figure
-        assert any(line.split()[:1] == [table] and line.split()[-1] == str(count) for line in out.splitlines()), table
+        assert any(
+            line.split()[:1] == [table] and line.split()[-1] == str(count) for line in out.splitlines()
+        ), table
     con.close()
     # dlt's own CLI finds the pipeline by name and lists our resources, without the token
     info = subprocess.run(
@@ -84,7 +88,10 @@ def test_a_new_dataset_gets_a_full_load_not_the_old_datasets_increments(dlt_dir:
     try:
         for table, count in truth.items():
             for dataset in ("canvas", "second"):
-                assert con.execute(f"select count(*) from {dataset}.{table}").fetchone()[0] == count, (dataset, table)
+                assert con.execute(f"select count(*) from {dataset}.{table}").fetchone()[0] == count, (
+                    dataset,
+                    table,
+                )
         assert con.execute("select count(*) from second.run_reports").fetchone()[0] == 1
     finally:
         con.close()

@@ -43,17 +43,35 @@ class Scenario:
         rows = sb.truth_rows("enrollments")
         courses = {c["id"]: c for c in sb.truth_rows("courses")}
         self.course = next(
-            c for c in courses.values()
-            if c["workflow_state"] == "available" and c["sis_course_id"]
-            and any(r["course_id"] == c["id"] and r["enrollment_state"] == "inactive" and r["sis_user_id"] for r in rows)
+            c
+            for c in courses.values()
+            if c["workflow_state"] == "available"
+            and c["sis_course_id"]
+            and any(
+                r["course_id"] == c["id"] and r["enrollment_state"] == "inactive" and r["sis_user_id"]
+                for r in rows
+            )
         )
         cid = self.course["sis_course_id"]
-        students = [r for r in rows if r["course_id"] == self.course["id"] and r["type"] == "StudentEnrollment" and r["sis_user_id"]]
+        students = [
+            r
+            for r in rows
+            if r["course_id"] == self.course["id"] and r["type"] == "StudentEnrollment" and r["sis_user_id"]
+        ]
         active = [r for r in students if r["enrollment_state"] == "active"]
         inactive = [r for r in students if r["enrollment_state"] == "inactive"]
         enrolled = {r["sis_user_id"] for r in students}
-        outsiders = sorted({u["sis_user_id"] for u in sb.truth_rows("users") if u["sis_user_id"] and u["sis_user_id"].startswith("S")} - enrolled)
-        self.concluded_course = next(c for c in courses.values() if c["workflow_state"] == "completed" and c["sis_course_id"])
+        outsiders = sorted(
+            {
+                u["sis_user_id"]
+                for u in sb.truth_rows("users")
+                if u["sis_user_id"] and u["sis_user_id"].startswith("S")
+            }
+            - enrolled
+        )
+        self.concluded_course = next(
+            c for c in courses.values() if c["workflow_state"] == "completed" and c["sis_course_id"]
+        )
         self.keep = active[1:4]
         self.conclude = active[0]
         self.reactivate = inactive[0]
@@ -71,7 +89,8 @@ class Scenario:
         self.path.write_text("\n".join(lines) + "\n")
         self.with_failure = folder / "desired_with_failure.csv"
         self.with_failure.write_text(
-            "\n".join(lines + [f"{self.concluded_course['sis_course_id']},,{self.doomed},student,active"]) + "\n"
+            "\n".join(lines + [f"{self.concluded_course['sis_course_id']},,{self.doomed},student,active"])
+            + "\n"
         )
 
     def expected_plan(self) -> set[tuple[str, str]]:
@@ -93,7 +112,9 @@ def actions_of_last_run(dlt_dir: Path) -> tuple[dict[str, Any], list[dict[str, A
 
     try:
         run = records("select * from canvas.enrollment_sync_runs order by started_at desc limit 1")[0]
-        actions = records("select * from canvas.enrollment_sync_actions where run_id = ? order by seq", [run["run_id"]])
+        actions = records(
+            "select * from canvas.enrollment_sync_actions where run_id = ? order by seq", [run["run_id"]]
+        )
     finally:
         con.close()
     return run, actions
@@ -111,7 +132,13 @@ def test_the_dry_run_plans_exactly_the_differences_and_changes_nothing(
     assert "Dry run: nothing was changed. Run again with --apply to make these 4 change(s)." in out
     assert writes_seen(sb) == 0 and sb.truth_rows("enrollments") == before
     run, actions = actions_of_last_run(dlt_dir)
-    assert (run["mode"], run["planned_create"], run["planned_conclude"], run["succeeded"], run["failed"]) == ("dry_run", 2, 1, 0, 0)
+    assert (run["mode"], run["planned_create"], run["planned_conclude"], run["succeeded"], run["failed"]) == (
+        "dry_run",
+        2,
+        1,
+        0,
+        0,
+    )
     assert {(a["action"], a["sis_user_id"]) for a in actions} == scenario.expected_plan()
     assert {a["status"] for a in actions} == {"planned"}
 
@@ -120,11 +147,15 @@ def test_apply_makes_the_changes_without_notifying_and_a_rerun_plans_nothing(
     dlt_dir: Path, sb: CanvasSandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
     scenario = Scenario(sb, dlt_dir)
-    assert run_tool(sb, "--desired", scenario.path, "--apply", "--concurrency", "3") == enrollment_sync.EXIT_OK
+    assert (
+        run_tool(sb, "--desired", scenario.path, "--apply", "--concurrency", "3") == enrollment_sync.EXIT_OK
+    )
     out = capsys.readouterr().out
     assert "Applied 4 change(s): 4 ok, 0 failed" in out and "Check: a fresh plan now has 0 change(s)." in out
     state = {
-        (e["sis_user_id"], e["course_id"]): e for e in sb.truth_rows("enrollments") if e["course_id"] == scenario.course["id"]
+        (e["sis_user_id"], e["course_id"]): e
+        for e in sb.truth_rows("enrollments")
+        if e["course_id"] == scenario.course["id"]
     }
     cid = scenario.course["id"]
     assert state[(scenario.conclude["sis_user_id"], cid)]["enrollment_state"] == "completed"
@@ -169,13 +200,22 @@ def test_post_reuse_returns_the_same_enrollment_id(sb: CanvasSandbox) -> None:
     course = next(c for c in sb.truth_rows("courses") if c["workflow_state"] == "available")
     enrolled = {e["user_id"] for e in sb.truth_rows("enrollments") if e["course_id"] == course["id"]}
     user = next(u for u in sb.truth_rows("users") if u["id"] not in enrolled)
-    form = {"enrollment[user_id]": str(user["id"]), "enrollment[type]": "StudentEnrollment", "enrollment[notify]": "false"}
+    form = {
+        "enrollment[user_id]": str(user["id"]),
+        "enrollment[type]": "StudentEnrollment",
+        "enrollment[notify]": "false",
+    }
     first = writer.post(f"courses/{course['id']}/enrollments", data=form)
-    second = writer.post(f"courses/{course['id']}/enrollments", data={**form, "enrollment[enrollment_state]": "active"})
+    second = writer.post(
+        f"courses/{course['id']}/enrollments", data={**form, "enrollment[enrollment_state]": "active"}
+    )
     assert first["id"] == second["id"]
     assert (first["enrollment_state"], second["enrollment_state"]) == ("invited", "active")
     with pytest.raises(CanvasWriteError) as exc:
-        writer.post(f"courses/{course['id']}/enrollments", data={"enrollment[type]": "Wizard", "enrollment[user_id]": "1"})
+        writer.post(
+            f"courses/{course['id']}/enrollments",
+            data={"enrollment[type]": "Wizard", "enrollment[user_id]": "1"},
+        )
     assert (exc.value.status, exc.value.canvas_message) == (400, "Invalid type")
 
 
@@ -193,10 +233,16 @@ def test_actual_state_from_the_warehouse_plans_the_same(
 ) -> None:
     scenario = Scenario(sb, dlt_dir)
     pipeline = dlt.pipeline(
-        "canvas_pipeline", destination=dlt.destinations.duckdb(str(dlt_dir / "canvas_pipeline.duckdb")), dataset_name="canvas"
+        "canvas_pipeline",
+        destination=dlt.destinations.duckdb(str(dlt_dir / "canvas_pipeline.duckdb")),
+        dataset_name="canvas",
     )
     api = CanvasApi(sb.base_url, sb.admin_token, policy=FAST)
-    pipeline.run(canvas_source(base_url=sb.base_url, access_token="x", api=api).with_resources("courses", "enrollments"))
+    pipeline.run(
+        canvas_source(base_url=sb.base_url, access_token="x", api=api).with_resources(
+            "courses", "enrollments"
+        )
+    )
     sb.reset_stats()
     assert run_tool(sb, "--desired", scenario.path, "--actual", "warehouse") == 0
     out = capsys.readouterr().out
@@ -207,7 +253,9 @@ def test_actual_state_from_the_warehouse_plans_the_same(
     assert {(a["action"], a["sis_user_id"]) for a in actions} == scenario.expected_plan()
 
 
-def test_conclude_missing_and_unknown_courses(dlt_dir: Path, sb: CanvasSandbox, capsys: pytest.CaptureFixture[str]) -> None:
+def test_conclude_missing_and_unknown_courses(
+    dlt_dir: Path, sb: CanvasSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
     scenario = Scenario(sb, dlt_dir)
     path = dlt_dir / "partial.csv"
     keep = scenario.keep[0]
@@ -236,7 +284,9 @@ def test_conclude_missing_and_unknown_courses(dlt_dir: Path, sb: CanvasSandbox, 
     assert "teacher" not in {a["type"] for a in actions if a["action"] == "conclude"}
 
 
-def test_bad_desired_input_is_refused_with_line_numbers(dlt_dir: Path, sb: CanvasSandbox, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_desired_input_is_refused_with_line_numbers(
+    dlt_dir: Path, sb: CanvasSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = dlt_dir / "bad.csv"
     path.write_text(
         "sis_course_id,sis_user_id,role,status\n"
@@ -251,7 +301,9 @@ def test_bad_desired_input_is_refused_with_line_numbers(dlt_dir: Path, sb: Canva
     out = capsys.readouterr().out
     assert "bad.csv:3: missing sis_user_id" in out
     assert "bad.csv:4: role 'wizard' is not one of student, teacher, ta, observer, designer" in out
-    assert "bad.csv:5: status 'graduated' is not one of active, completed, concluded, inactive, deleted" in out
+    assert (
+        "bad.csv:5: status 'graduated' is not one of active, completed, concluded, inactive, deleted" in out
+    )
     assert "bad.csv:6: duplicate of line 2" in out
     assert sb.stats.requests == 0
 
@@ -265,7 +317,14 @@ def test_apply_under_a_strict_throttle_never_fails_on_throttling(dlt_dir: Path, 
     enrolled = {r["sis_user_id"] for r in rows if r["course_id"] == course["id"]}
     newcomers = sorted({u["sis_user_id"] for u in sb.truth_rows("users") if u["sis_user_id"]} - enrolled)[:12]
     path = dlt_dir / "many.csv"
-    path.write_text("sis_course_id,sis_user_id,role,status\n" + "".join(f"{course['sis_course_id']},{u},observer,active\n" for u in newcomers))
+    path.write_text(
+        "sis_course_id,sis_user_id,role,status\n"
+        + "".join(f"{course['sis_course_id']},{u},observer,active\n" for u in newcomers)
+    )
     assert run_tool(sb, "--desired", path, "--apply", "--concurrency", "8", "--no-load") == 0
-    observers = {r["sis_user_id"] for r in sb.truth_rows("enrollments") if r["course_id"] == course["id"] and r["type"] == "ObserverEnrollment"}
+    observers = {
+        r["sis_user_id"]
+        for r in sb.truth_rows("enrollments")
+        if r["course_id"] == course["id"] and r["type"] == "ObserverEnrollment"
+    }
     assert set(newcomers) <= observers

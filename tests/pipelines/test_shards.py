@@ -110,5 +110,7 @@ def test_full_refresh_is_refused_on_a_shard_and_loads_nothing(dlt_dir: Path, san
     courses = sorted(sandbox.truth_keys("courses"))[:1]
     shard = str(courses[0][0])
     with pytest.raises(SystemExit, match=r"--full-refresh drops the tables every shard shares"):
-        canvas_pipeline.run(canvas_pipeline.parse_args(["--courses", shard, "--full-refresh", "--no-transform"]))
+        canvas_pipeline.run(
+            canvas_pipeline.parse_args(["--courses", shard, "--full-refresh", "--no-transform"])
+        )
     assert not (dlt_dir / "canvas_pipeline.duckdb").exists()

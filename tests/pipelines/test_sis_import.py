@@ -49,7 +49,14 @@ def sb(fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch) -> Iterator[CanvasS
 
 
 def run_tool(sb: CanvasSandbox, fake_time: FakeTime, *args: str | Path) -> int:
-    argv = [str(a) for a in args] + ["--base-url", sb.base_url, "--poll-interval", "0.5", "--max-poll-interval", "8"]
+    argv = [str(a) for a in args] + [
+        "--base-url",
+        sb.base_url,
+        "--poll-interval",
+        "0.5",
+        "--max-poll-interval",
+        "8",
+    ]
     return sis_import.main(argv, sleep=fake_time.sleep, clock=fake_time.clock)
 
 
@@ -123,15 +130,23 @@ def test_a_valid_zip_imports_and_the_next_extract_shows_the_new_rows(
     assert fake_time.sleeps[:4] == [0.5, 1.0, 2.0, 4.0]
     after = sb.truth()
     assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {
-        "terms": 1, "courses": 2, "sections": 2, "users": 3, "enrollments": 4,
+        "terms": 1,
+        "courses": 2,
+        "sections": 2,
+        "users": 3,
+        "enrollments": 4,
     }
     assert sis_import_rows(dlt_dir) == [(1, "imported", 3, 4, 0, "[]", "[]")]
     # the next extract, into the same warehouse, holds exactly the sandbox's updated truth
     pipeline = dlt.pipeline(
-        "canvas_pipeline", destination=dlt.destinations.duckdb(str(dlt_dir / "canvas_pipeline.duckdb")), dataset_name="canvas"
+        "canvas_pipeline",
+        destination=dlt.destinations.duckdb(str(dlt_dir / "canvas_pipeline.duckdb")),
+        dataset_name="canvas",
     )
     api = CanvasApi(sb.base_url, sb.admin_token, policy=RetryPolicy(max_attempts=5, base_delay=0.05))
-    info = pipeline.run(canvas_source(base_url=sb.base_url, access_token="unused", api=api).with_resources(*EXTRACT_TABLES))
+    info = pipeline.run(
+        canvas_source(base_url=sb.base_url, access_token="unused", api=api).with_resources(*EXTRACT_TABLES)
+    )
     assert not info.has_failed_jobs
     with pipeline.sql_client() as client:
         for table in EXTRACT_TABLES:
@@ -189,7 +204,9 @@ def test_an_invalid_file_is_refused_locally_with_file_and_line_and_nothing_is_up
 def test_a_file_with_row_warnings_imports_with_warnings_and_exit_status_3(
     dlt_dir: Path, sb: CanvasSandbox, fake_time: FakeTime, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    course = next(c for c in sb.truth_rows("courses") if c["workflow_state"] == "available" and c["sis_course_id"])
+    course = next(
+        c for c in sb.truth_rows("courses") if c["workflow_state"] == "available" and c["sis_course_id"]
+    )
     user = next(u for u in sb.truth_rows("users") if u["sis_user_id"])
     enrollments = write(
         dlt_dir,
@@ -238,21 +255,39 @@ def test_several_csvs_go_up_as_one_zip_with_the_import_parameters(
 ) -> None:
     paths = [write(dlt_dir, name, text) for name, text in NEW_TERM.items()]
     code = run_tool(
-        sb, fake_time, *paths,
-        "--batch-mode", "--batch-mode-term-id", "sis_term_id:2026SU", "--skip-deletes",
-        "--override-sis-stickiness", "--diffing-data-set-identifier", "spring-feed", "--change-threshold", "10",
+        sb,
+        fake_time,
+        *paths,
+        "--batch-mode",
+        "--batch-mode-term-id",
+        "sis_term_id:2026SU",
+        "--skip-deletes",
+        "--override-sis-stickiness",
+        "--diffing-data-set-identifier",
+        "spring-feed",
+        "--change-threshold",
+        "10",
         "--history",
     )
     out = capsys.readouterr().out
     assert code == sis_import.EXIT_IMPORTED, out
     assert "Submitted sis_import.zip" in out
     record = sb.app.writes.sis_imports[1]
-    assert record.params["batch_mode"] == "true" and record.params["batch_mode_term_id"] == "sis_term_id:2026SU"
-    assert record.params["diffing_data_set_identifier"] == "spring-feed" and record.params["change_threshold"] == "10"
+    assert (
+        record.params["batch_mode"] == "true" and record.params["batch_mode_term_id"] == "sis_term_id:2026SU"
+    )
+    assert (
+        record.params["diffing_data_set_identifier"] == "spring-feed"
+        and record.params["change_threshold"] == "10"
+    )
     assert record.params["skip_deletes"] == "true" and record.params["override_sis_stickiness"] == "true"
-    assert record.result is not None and record.result.counts["batch_enrollments_deleted"] == 0  # skip_deletes
+    assert (
+        record.result is not None and record.result.counts["batch_enrollments_deleted"] == 0
+    )  # skip_deletes
     con = duckdb.connect(str(dlt_dir / "canvas_pipeline.duckdb"), read_only=True)
-    row = con.execute("select batch_mode, skip_deletes, diffing_data_set_identifier, files from canvas.sis_imports").fetchone()
+    row = con.execute(
+        "select batch_mode, skip_deletes, diffing_data_set_identifier, files from canvas.sis_imports"
+    ).fetchone()
     con.close()
     assert row == (True, True, "spring-feed", '["sis_import.zip"]')
 
@@ -272,7 +307,19 @@ def test_validate_only_and_help(dlt_dir: Path, capsys: pytest.CaptureFixture[str
         sis_import.main(["--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for line in ("0  imported", "2  refused", "3  imported with warnings", "4  the import failed", "5  still running"):
+    for line in (
+        "0  imported",
+        "2  refused",
+        "3  imported with warnings",
+        "4  the import failed",
+        "5  still running",
+    ):
         assert line in text
-    for option in ("--batch-mode-term-id", "--override-sis-stickiness", "--diffing-data-set-identifier", "--change-threshold", "--skip-deletes"):
+    for option in (
+        "--batch-mode-term-id",
+        "--override-sis-stickiness",
+        "--diffing-data-set-identifier",
+        "--change-threshold",
+        "--skip-deletes",
+    ):
         assert option in text

@@ -20,7 +20,6 @@ FAST = RetryPolicy(max_attempts=10, base_delay=0.05, max_delay=1.0)
 FAST_POLL = PollPolicy(first_delay=0.05, factor=2.0, max_delay=0.5, timeout=60.0)
 
 
-
 def load_canvas(
     destination: Any, sandbox: CanvasSandbox, inputs: Path | None = None, dataset: str = "canvas"
 ) -> dlt.Pipeline:
