@@ -18,7 +18,7 @@ from ..lms_http.retry import RetryPolicy
 from ..lms_http.stats import RequestStats
 from ..lms_http.window_governor import CreditWindowGovernor, CreditWindowModel
 from .paging import ValencePaginator, ValenceRestClient
-from .settings import CREDENTIAL_HINT, DEFAULT_REFRESH_TOKEN_FILE, PRODUCTS, REFRESH_TOKEN_HINT
+from .settings import CLIENT_HINT, CREDENTIAL_HINT, DEFAULT_REFRESH_TOKEN_FILE, PRODUCTS, REFRESH_TOKEN_HINT
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +288,7 @@ def connect(
         store,
         lms="Brightspace",
         credential_hint=REFRESH_TOKEN_HINT,
+        client_hint=CLIENT_HINT,
         client_auth=client_auth,
         request_timeout=min(request_timeout, 60.0),
     )

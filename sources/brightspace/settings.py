@@ -13,6 +13,10 @@ CREDENTIAL_HINT = (
     "[sources.brightspace] client_id / client_secret / refresh_token in .dlt/secrets.toml "
     "(or SOURCES__BRIGHTSPACE__REFRESH_TOKEN ...)"
 )
+CLIENT_HINT = (
+    "[sources.brightspace] client_id and client_secret in .dlt/secrets.toml "
+    "(or SOURCES__BRIGHTSPACE__CLIENT_ID / SOURCES__BRIGHTSPACE__CLIENT_SECRET)"
+)
 REFRESH_TOKEN_HINT = (
     "[sources.brightspace] refresh_token in .dlt/secrets.toml (or SOURCES__BRIGHTSPACE__REFRESH_TOKEN)"
 )

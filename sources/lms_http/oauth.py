@@ -143,6 +143,7 @@ class RefreshTokenAuth(AuthBase):
         *,
         lms: str = "Brightspace",
         credential_hint: str = "the refresh_token setting",
+        client_hint: str = "the client_id and client_secret settings",
         skew_seconds: float = DEFAULT_SKEW_SECONDS,
         client_auth: str = "body",
         scope: str | None = None,
@@ -161,6 +162,7 @@ class RefreshTokenAuth(AuthBase):
         self.store = store
         self.lms = lms
         self.credential_hint = credential_hint
+        self.client_hint = client_hint
         self.skew_seconds = skew_seconds
         self.client_auth = client_auth
         self.scope = scope
@@ -352,7 +354,7 @@ class RefreshTokenAuth(AuthBase):
             pass
         what = f"HTTP {response.status_code}" + (f", {code}" if code else "")
         if code == "invalid_client" or response.status_code == 401 and code != "invalid_grant":
-            fix = "check client_id and client_secret"
+            fix = f"check {self.client_hint}"
         else:
             fix = (
                 f"get a new refresh token (one browser consent), put it in {self.credential_hint} "

@@ -111,6 +111,8 @@ def test_wrong_brightspace_secret_fails_at_once_with_one_clear_line(
     assert stats["refreshes_rejected"] == (1 if wrong == "refresh_token" else 0)
     lines = _error_lines(err)
     assert len(lines) == 1 and wrong in lines[0], err
+    where = "client_id and client_secret" if wrong == "client_secret" else "refresh_token"
+    assert f"[sources.brightspace] {where} in .dlt/secrets.toml" in lines[0], err  # names where to fix it
     assert "Traceback" not in err
     for value in (secret, refresh, brightspace.client_secret):
         assert value not in out + err
