@@ -62,7 +62,7 @@ class CanvasConnection(ConfigurableResource):
 
 
 # Brightspace refresh tokens are single use: every shard run in this process shares one client, so
-# one refresh serves them all (runs in other processes must not overlap: see the README)
+# one refresh serves them all (runs in other processes take turns through the token file's lock)
 _BRIGHTSPACE_CLIENTS: dict[tuple[str, str, str], BrightspaceApi] = {}
 _BRIGHTSPACE_LOCK = threading.Lock()
 

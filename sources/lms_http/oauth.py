@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -83,6 +85,23 @@ class FileTokenStore:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold an exclusive lock shared by every process using this file, for one refresh.
+
+        Refresh tokens are single-use: two shard runs refreshing at once from the same file would
+        spend the same token, and the slower one would be refused. Under this lock each refresh
+        reads the newest token first and writes its successor before letting the next one in.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_name(f".{self.path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def describe(self) -> str:
         return f"the refresh token file {self.path}"
@@ -263,6 +282,22 @@ class RefreshTokenAuth(AuthBase):
         return self._refresh_token
 
     def _refresh(self) -> None:
+        """Trade the refresh token for new tokens, under the store's cross-process lock if it has one."""
+        locked = getattr(self.store, "locked", None)
+        with locked() if locked is not None else contextlib.nullcontext():
+            self._adopt_newer_stored_token()
+            self._refresh_now()
+
+    def _adopt_newer_stored_token(self) -> None:
+        """Take the stored refresh token if another process rotated ours since we read it."""
+        if self._refresh_token is None:
+            return  # not read yet: _current_refresh_token decides between stored and configured
+        stored = self.store.load()
+        if stored and stored != self._refresh_token:
+            logger.info("another run rotated the %s refresh token; using the newer one", self.lms)
+            self._refresh_token, self._from_store = stored, True
+
+    def _refresh_now(self) -> None:
         """Trade the refresh token for new tokens; persist the new refresh token before use."""
         refresh_token = self._current_refresh_token()
         try:

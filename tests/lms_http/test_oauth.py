@@ -276,3 +276,26 @@ def test_tokens_never_in_repr(server: TokenServer) -> None:
     text = repr(auth) + str(auth)
     for secret in ("a-1", "r-1", "r-0", "csecret"):
         assert secret not in text
+
+
+def test_runs_sharing_a_token_file_take_turns_and_follow_each_others_rotation(
+    server: TokenServer, tmp_path: Path
+) -> None:
+    # two shard runs (separate processes in production) share one token file
+    store = FileTokenStore(tmp_path / "bs.token")
+    first, second = make_auth(server, store), make_auth(server, store)
+    assert first.access_token() == "a-1"  # r-0 -> r-1, first holds r-1 in memory
+    assert second.access_token() == "a-2"  # reads r-1 from the file -> r-2
+    first.invalidate()  # first's access token runs out: its r-1 is spent, the file holds r-2
+    assert first.access_token() == "a-3"
+    assert store.load() == "r-3" and server.token_requests == 3
+    # the lock is a real file lock: while one run holds it, another cannot take it
+    import fcntl
+
+    with store.locked():
+        fd = os.open(tmp_path / ".bs.token.lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
