@@ -275,7 +275,8 @@ def test_crash_right_after_a_refresh_then_rerun_from_the_persisted_token(dlt_dir
             load(pipeline, make_api(sb, store=crashing, max_in_flight=2), resources=CORE)
         assert find_cause(info.value, SimulatedCrash) is not None
         persisted = FileTokenStore(token_file).load()
-        assert persisted and crashing.saves == 3
+        # (other workers of the 'killed' run may still refresh once from the file before it stops)
+        assert persisted and crashing.saves >= 3
         # a new process: the configured token is long spent, the file holds the live one
         sb.reset_stats()
         api = make_api(sb, token_file=token_file)
