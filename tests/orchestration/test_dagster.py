@@ -1,11 +1,11 @@
-"""Dagster definitions in-process: two Canvas shards materialised concurrently, then the SQL models."""
+"""Dagster definitions in-process: two shards of each LMS materialised concurrently into one DuckDB file."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import pytest
@@ -16,9 +16,11 @@ pytest.importorskip(
 
 from dagster import DagsterInstance  # noqa: E402
 
-from orchestration import build_definitions  # noqa: E402
-from orchestration.resources import CanvasConnection, Warehouse  # noqa: E402
+from orchestration import build_definitions, resources  # noqa: E402
+from orchestration.resources import BrightspaceConnection, CanvasConnection, Warehouse  # noqa: E402
+from sandbox.brightspace import BrightspaceSandbox  # noqa: E402
 from sandbox.canvas import CanvasSandbox  # noqa: E402
+from sources.brightspace import BrightspaceApi  # noqa: E402
 from sources.canvas import CanvasApi  # noqa: E402
 from sources.lms_http.retry import RetryPolicy  # noqa: E402
 
@@ -148,3 +150,177 @@ def test_two_shards_in_parallel_then_models_equal_the_sandbox(dlt_dir: Path, dag
             "select count(distinct course_id) from analytics.gradebook where lms = 'canvas'"
         ).fetchone()
         assert graded is not None and graded[0] == len(union)
+
+
+# Brightspace tables and their keys as loaded (snake_case columns)
+BS_KEYS: dict[str, tuple[str, ...]] = {
+    "org_units": ("org_unit_id",),
+    "users": ("user_id",),
+    "courses": ("org_unit_id",),
+    "enrollments": ("org_unit_id", "user_id"),
+    "classlists": ("org_unit_id", "user_id"),
+    "grade_setup": ("org_unit_id",),
+    "grade_categories": ("org_unit_id", "category_id"),
+    "grade_objects": ("org_unit_id", "grade_object_id"),
+    "grade_values": ("org_unit_id", "grade_object_id", "user_id"),
+    "final_grades": ("org_unit_id", "user_id"),
+    "content_user_progress": ("org_unit_id", "object_id", "user_id"),
+    "attendance_registers": ("attendance_register_id",),
+    "attendance_sessions": ("attendance_session_id",),
+    "attendance_user_sessions": ("user_id", "attendance_session_id"),
+}
+# read in full by every shard; the rest belong to the shard's course offerings
+BS_ACCOUNT_WIDE = ("org_units", "users")
+# sandbox truth tables whose first key column is the course offering's OrgUnitId
+BS_BY_ORG_UNIT = (
+    "courses",
+    "enrollments",
+    "classlists",
+    "grade_setup",
+    "grade_categories",
+    "grade_objects",
+    "grade_values",
+    "final_grades",
+    "content_user_progress",
+)
+
+
+class MeetingBrightspaceApi:
+    """One shard run's view of the process's shared Brightspace client: its first request waits
+    until the other shard run has made its first."""
+
+    def __init__(self, shared: BrightspaceApi, meeting: threading.Barrier) -> None:
+        self._shared = shared
+        self._meeting = meeting
+        self._met = False
+        self._meet_lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._shared, name)
+
+    def _meet(self) -> None:
+        with self._meet_lock:
+            if not self._met:
+                self._meeting.wait()  # BrokenBarrierError if the shards ran one after the other
+                self._met = True
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        self._meet()
+        return self._shared.get(*args, **kwargs)
+
+    def pages(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        self._meet()
+        yield from self._shared.pages(*args, **kwargs)
+
+    def rows(self, *args: Any, **kwargs: Any) -> list[Any]:
+        self._meet()
+        return self._shared.rows(*args, **kwargs)
+
+
+BRIGHTSPACE_MEETING = threading.Barrier(2, timeout=60)
+
+
+class SandboxBrightspace(BrightspaceConnection):
+    """The sandbox's OAuth2 app: the shared client of `BrightspaceConnection`, met per shard run."""
+
+    def api(self) -> BrightspaceApi:
+        return cast(BrightspaceApi, MeetingBrightspaceApi(super().api(), BRIGHTSPACE_MEETING))
+
+
+def _bs_keys(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, ...]]:
+    columns = ", ".join(BS_KEYS[table])
+    return [tuple(r) for r in con.execute(f"select {columns} from brightspace.{table}").fetchall()]
+
+
+def _bs_expected(sb: BrightspaceSandbox, union: set[int]) -> dict[str, set[tuple[Any, ...]]]:
+    """The truth's keys of every table, per-course tables restricted to the org units in `union`."""
+    expected = {table: sb.truth_keys(table) for table in BS_ACCOUNT_WIDE}
+    for table in BS_BY_ORG_UNIT:
+        expected[table] = {k for k in sb.truth_keys(table) if k[0] in union}
+    registers = {
+        r["AttendanceRegisterId"] for r in sb.truth_rows("attendance_registers") if r["OrgUnitId"] in union
+    }
+    expected["attendance_registers"] = {(r,) for r in registers}
+    sessions = {
+        r["AttendanceSessionId"]
+        for r in sb.truth_rows("attendance_sessions")
+        if r["AttendanceRegisterId"] in registers
+    }
+    expected["attendance_sessions"] = {(s,) for s in sessions}
+    expected["attendance_user_sessions"] = {
+        k for k in sb.truth_keys("attendance_user_sessions") if k[1] in sessions
+    }
+    return expected
+
+
+def test_two_brightspace_shards_in_parallel_equal_the_sandbox(
+    dlt_dir: Path, dagster_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse_file = dlt_dir / "lms.duckdb"
+    # this test's own process-wide client cache (one client per OAuth2 app, shared by the shards)
+    monkeypatch.setattr(resources, "_BRIGHTSPACE_CLIENTS", {})
+    with BrightspaceSandbox(size="small", seed=11, throttle="default", job_step_seconds=0.05) as sb:
+        offerings = sorted(k[0] for k in sb.truth_keys("courses"))
+        assert len(offerings) >= 6
+        first, second = offerings[:2], offerings[3:5]
+        union = {*first, *second}
+        shards = [f"org_units={first[0]}+{first[1]}", f"org_units={second[0]}+{second[1]}"]
+        connection = SandboxBrightspace(
+            base_url=sb.base_url,
+            client_id=sb.client_id,
+            client_secret=sb.client_secret,
+            refresh_token=sb.initial_refresh_token,
+            token_url=sb.token_url,
+            refresh_token_file=str(dlt_dir / "tokens" / "brightspace.token"),
+        )
+        defs = build_definitions(
+            canvas_shards=["all"],
+            brightspace_shards=shards,
+            resources={"brightspace": connection, "warehouse": Warehouse(duckdb_path=str(warehouse_file))},
+        )
+        instance = DagsterInstance.get()
+        job = defs.resolve_job_def("brightspace_shards")
+        outcomes: dict[str, Any] = {}
+
+        def materialise(key: str) -> None:
+            try:
+                outcomes[key] = job.execute_in_process(
+                    partition_key=key, instance=instance, raise_on_error=True
+                )
+            except BaseException as exc:  # reported below, with the shard's name
+                outcomes[key] = exc
+
+        threads = [threading.Thread(target=materialise, args=(key,)) for key in shards]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=240)
+        for key in shards:
+            outcome = outcomes.get(key)
+            assert outcome is not None and not isinstance(outcome, BaseException), f"shard {key}: {outcome!r}"
+            assert outcome.success
+        truth = sb.truth()
+        expected = _bs_expected(sb, union)
+        # one client served both shard runs: one refresh-token grant chain, never a rejected refresh
+        assert len(resources._BRIGHTSPACE_CLIENTS) == 1
+        assert sb.stats["refreshes_rejected"] == 0
+
+    with duckdb.connect(str(warehouse_file)) as con:
+        for table in BS_ACCOUNT_WIDE:
+            assert len(expected[table]) == truth[table], table
+        assert {k[0] for k in expected["courses"]} == union
+        for table, keys in expected.items():
+            assert keys, f"the sandbox has no {table} rows in the shards: pick other org units"
+            loaded = _bs_keys(con, table)
+            assert len(loaded) == len(set(loaded)), f"duplicate keys in {table}"
+            assert set(loaded) == keys, table
+        names = {
+            r[0]
+            for r in con.execute(
+                "select distinct pipeline_name from brightspace._dlt_pipeline_state"
+            ).fetchall()
+        }
+        assert names == {
+            f"brightspace_pipeline__org_units_{first[0]}_{first[1]}",
+            f"brightspace_pipeline__org_units_{second[0]}_{second[1]}",
+        }
