@@ -32,7 +32,7 @@ from pipelines.run_report import (
     store_run_report,
     table_counts,
 )
-from pipelines.shards import Shard, shard_from_args
+from pipelines.shards import Shard, shard_from_args, warehouse_write_lock
 from pipelines.transform import transform_after_load
 from sources.lms_http.errors import LmsApiError, LmsPermissionError
 from sources.lms_http.stats import RequestStats
@@ -148,11 +148,12 @@ def _load(
     timer: StageTimer,
     report: RunReport,
 ) -> dict[str, Any]:
+    # before the pending step, which holds the warehouse lock for the rest of the run
+    _forget_state_built_for_another_dataset(pipeline)
     if pipeline.has_pending_data:
         print("Finishing the load left pending by the previous run first ...")
         timer.run("pending", pipeline.load)
         print("Finished the pending load; extracting ...")
-    _forget_state_built_for_another_dataset(pipeline)
     refresh = "drop_sources" if args.full_refresh else None
     # parquet loads DuckDB ~20x faster than INSERT statements (Canvas medium: 3 s vs 70 s)
     file_format = getattr(args, "file_format", None) or ("parquet" if args.destination == "duckdb" else None)
@@ -206,8 +207,12 @@ def _forget_state_built_for_another_dataset(pipeline: Pipeline) -> None:
     they would load only changes into the new one and leave it silently incomplete. Only local
     state is dropped: tables in the dataset (another shard's, say) are left alone.
     """
-    if pipeline.first_run or _dataset_has_state_of(pipeline):
-        return
+    if pipeline.first_run or pipeline.has_pending_data:
+        return  # nothing to forget, or pending packages that bring the state to the dataset
+    # a concurrent shard may be loading: a DuckDB file can't be opened while another process writes
+    with warehouse_write_lock(pipeline):
+        if _dataset_has_state_of(pipeline):
+            return
     print(
         f"Dataset {pipeline.dataset_name!r} holds no load of {pipeline.pipeline_name} yet: "
         "its incremental state was built for another dataset, so this run loads everything."
