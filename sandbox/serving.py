@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 from cheroot import wsgi
 
+from .faults import FaultMiddleware, FaultPlan
+
 
 class ServerThread:
     """Serve `app` on `host:port` (port 0 picks a free one) until `stop()`.
@@ -49,6 +51,26 @@ class ServedSandbox:
     """Stop and context-manager plumbing shared by the sandboxes; subclasses set `_server` in start()."""
 
     _server: ServerThread | None = None
+    _faults: FaultMiddleware  # wraps the WSGI app; subclasses build it in __init__
+
+    @property
+    def faults(self) -> FaultPlan | None:
+        """The fault plan in force (None: no faults); setting one restarts its request count.
+
+        A "revoke" fault revokes tokens the way that LMS does (Canvas: the token gets 401;
+        Brightspace: live access tokens die and the client refreshes); `fail_next` keeps working
+        beside a plan where a sandbox has it.
+        """
+        return self._faults.plan
+
+    @faults.setter
+    def faults(self, plan: FaultPlan | None) -> None:
+        self._faults.plan = plan
+
+    def faults_injected(self) -> dict[str, int]:
+        """Faults applied since the plan was set, by kind."""
+        injector = self._faults.injector
+        return injector.counts() if injector else {}
 
     def start(self: _S) -> _S:
         raise NotImplementedError

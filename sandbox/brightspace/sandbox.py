@@ -150,24 +150,6 @@ class BrightspaceSandbox(ServedSandbox):
     def fail_next_export(self, value: bool) -> None:
         self._hub.fail_next_export = value
 
-    @property
-    def faults(self) -> FaultPlan | None:
-        """The fault plan in force (None: no faults); setting one restarts its request count.
-
-        A "revoke" fault revokes every live access token (the client refreshes with its refresh
-        token); `fail_next` keeps working beside a plan.
-        """
-        return self._faults.plan
-
-    @faults.setter
-    def faults(self, plan: FaultPlan | None) -> None:
-        self._faults.plan = plan
-
-    def faults_injected(self) -> dict[str, int]:
-        """Faults applied since the plan was set, by kind."""
-        injector = self._faults.injector
-        return injector.counts() if injector else {}
-
     def fail_next(self, count: int = 1, status: int = 503) -> None:
         """Make the next `count` authenticated API calls answer `status` (a transient fault)."""
         self._app.faults.add(count, status)

@@ -107,15 +107,8 @@ def advance_institution(inst: Institution, step: int) -> Changes:
         and live[c.id][s.user_id].state == "active"
     ]
     for c, s in rng.sample(pool, max(1, round(0.02 * len(pool)))) if pool else []:
-        a = s.assignment
         touch(c, s.user_id)
-        s.submitted_at = when()
-        s.workflow_state = "submitted"
-        s.submission_type = SUBMISSION_TYPE_FOR.get(a.submission_types[0])
-        s.missing = False
-        if a.due_at is not None and s.submitted_at > a.due_at:
-            s.seconds_late = s.submitted_at - a.due_at
-            s.points_deducted = 0.0
+        _submit(s, when())
         changes.submitted.add(_key(c, s))
 
     # 3. Teachers grade about a third of the submitted work.
@@ -201,13 +194,7 @@ def advance_institution(inst: Institution, step: int) -> Changes:
         course.work_index_cache = None
         changes.new_assignments.add(assignment.id)
 
-    # Recompute only the touched students' scores.
-    for enrollment_id, (course, enrollment, old) in before.items():
-        new = inst.student_scores(course, enrollment)
-        if course.grades_cache is not None:
-            course.grades_cache[enrollment_id] = new
-        if new != old:
-            changes.changed_enrollments.add(enrollment_id)
+    _rescore(inst, before, changes)
     changes.changed_enrollments |= changes.dropped_enrollments
     changes.changed_submissions = (
         changes.submitted | changes.graded | changes.regraded | changes.new_submissions
@@ -216,6 +203,32 @@ def advance_institution(inst: Institution, step: int) -> Changes:
     inst.steps_taken += 1
     changes.clock = datetime.fromtimestamp(end, UTC)
     return changes
+
+
+def _submit(s: Submission, at: int) -> None:
+    """The student hands the work in at `at` (late against the due date, with no deduction yet)."""
+    a = s.assignment
+    s.submitted_at = at
+    s.workflow_state = "submitted"
+    s.submission_type = SUBMISSION_TYPE_FOR.get(a.submission_types[0])
+    s.missing = False
+    if a.due_at is not None and at > a.due_at:
+        s.seconds_late = at - a.due_at
+        s.points_deducted = 0.0
+
+
+def _rescore(
+    inst: Institution,
+    before: dict[int, tuple[Course, Enrollment, CourseScores | None]],
+    changes: Changes,
+) -> None:
+    """Recompute only the touched students' scores; those whose scores moved are changed enrollments."""
+    for enrollment_id, (course, enrollment, old) in before.items():
+        new = inst.student_scores(course, enrollment)
+        if course.grades_cache is not None:
+            course.grades_cache[enrollment_id] = new
+        if new != old:
+            changes.changed_enrollments.add(enrollment_id)
 
 
 def _grader(course: Course) -> int | None:
@@ -304,21 +317,9 @@ def change_submissions(inst: Institution, fraction: float, step: int) -> Changes
             _grade(rng, c, s, at, _grader(c))  # submitted_at <= old clock < at
             changes.graded.add(key)
         else:
-            a = s.assignment
-            s.submitted_at = at
-            s.workflow_state = "submitted"
-            s.submission_type = SUBMISSION_TYPE_FOR.get(a.submission_types[0])
-            s.missing = False
-            if a.due_at is not None and at > a.due_at:
-                s.seconds_late = at - a.due_at
-                s.points_deducted = 0.0
+            _submit(s, at)
             changes.submitted.add(key)
-    for enrollment_id, (course, enrollment, old) in before.items():
-        new = inst.student_scores(course, enrollment)
-        if course.grades_cache is not None:
-            course.grades_cache[enrollment_id] = new
-        if new != old:
-            changes.changed_enrollments.add(enrollment_id)
+    _rescore(inst, before, changes)
     changes.changed_submissions = changes.submitted | changes.graded | changes.regraded
     inst.clock = end
     inst.steps_taken += 1

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..faults import Captured, FaultMiddleware, FaultPlan, request_url
+from ..faults import Captured, FaultMiddleware, request_url
 from ..serving import ServedSandbox, ServerThread
 from .advance import Changes, advance_institution
 from .analytics import ENGAGEMENT_TABLES, analytics_of, engagement_keys, engagement_rows
@@ -160,20 +160,6 @@ class CanvasSandbox(ServedSandbox):
     def revoke_token(self, token: str) -> None:
         """Revoke a token; later requests with it get 401 Invalid access token."""
         self._tokens.revoke(token)
-
-    @property
-    def faults(self) -> FaultPlan | None:
-        """The fault plan in force (None: no faults); setting one restarts its request count."""
-        return self._faults.plan
-
-    @faults.setter
-    def faults(self, plan: FaultPlan | None) -> None:
-        self._faults.plan = plan
-
-    def faults_injected(self) -> dict[str, int]:
-        """Faults applied since the plan was set, by kind."""
-        injector = self._faults.injector
-        return injector.counts() if injector else {}
 
     def _revoke_bearer(self, environ: dict[str, Any]) -> None:
         auth = environ.get("HTTP_AUTHORIZATION", "")

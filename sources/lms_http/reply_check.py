@@ -22,6 +22,9 @@ class BadReply(RequestException):
 def check_reply(response: Response) -> None:
     """Raise `BadReply` if a 2xx reply is an HTML page or announces JSON that does not parse.
 
+    A JSON body that parses is kept: the reply's `json()` returns it from then on, without
+    parsing the page again.
+
     Other bodies (CSV reports, ZIP exports) and error statuses pass untouched; an LMS API never
     answers our client with an HTML page, so one arriving with status 200 is a proxy's or
     maintenance page.
@@ -40,12 +43,14 @@ def check_reply(response: Response) -> None:
     if not body or not body.strip():
         return
     try:
-        orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
         try:  # orjson refuses some valid JSON (integers past 64 bits); the stdlib decides
-            json.loads(body)
+            parsed = json.loads(body)
         except ValueError:
             raise BadReply("a truncated or malformed JSON body", "malformed", response) from None
+    # keep what was parsed: the paginator and dlt's data selector call `json()` again per page
+    response.json = lambda **_: parsed  # type: ignore[method-assign]
 
 
 __all__ = ["BadReply", "check_reply"]

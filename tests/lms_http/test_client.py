@@ -129,3 +129,18 @@ def test_one_401_refreshes_once_and_resends(server: tuple[Script, str]) -> None:
     script.replies = [(401, "", {"WWW-Authenticate": "Bearer"})]
     assert client.session.get(url + "/x").status_code == 401
     assert refreshed == [1, 1]
+
+
+def test_a_checked_json_reply_is_parsed_once() -> None:
+    from requests import Response
+
+    from sources.lms_http.reply_check import check_reply
+
+    response = Response()
+    response.status_code = 200
+    response.headers["Content-Type"] = "application/json"
+    response._content = b'{"Items": [{"Id": 1}], "PagingInfo": {"Bookmark": "1", "HasMoreItems": false}}'
+    check_reply(response)
+    first = response.json()
+    assert first == {"Items": [{"Id": 1}], "PagingInfo": {"Bookmark": "1", "HasMoreItems": False}}
+    assert response.json() is first  # the paginator and the data selector share one parse

@@ -72,6 +72,27 @@ def _keys(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> list[tupl
     return [tuple(r) for r in con.execute(f"select {columns} from canvas.{table}").fetchall()]
 
 
+def materialise_in_parallel(job: Any, instance: DagsterInstance, shards: list[str]) -> None:
+    """Run `job` for every shard partition at once, one thread each; every run must succeed."""
+    outcomes: dict[str, Any] = {}
+
+    def materialise(key: str) -> None:
+        try:
+            outcomes[key] = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=True)
+        except BaseException as exc:  # reported below, with the shard's name
+            outcomes[key] = exc
+
+    threads = [threading.Thread(target=materialise, args=(key,)) for key in shards]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+    for key in shards:
+        outcome = outcomes.get(key)
+        assert outcome is not None and not isinstance(outcome, BaseException), f"shard {key}: {outcome!r}"
+        assert outcome.success
+
+
 def test_two_shards_in_parallel_then_models_equal_the_sandbox(dlt_dir: Path, dagster_home: Path) -> None:
     warehouse_file = dlt_dir / "lms.duckdb"
     with CanvasSandbox(size="small", seed=7, throttle="default") as sb:
@@ -91,25 +112,7 @@ def test_two_shards_in_parallel_then_models_equal_the_sandbox(dlt_dir: Path, dag
         )
         instance = DagsterInstance.get()
         job = defs.resolve_job_def("canvas_shards")
-        outcomes: dict[str, Any] = {}
-
-        def materialise(key: str) -> None:
-            try:
-                outcomes[key] = job.execute_in_process(
-                    partition_key=key, instance=instance, raise_on_error=True
-                )
-            except BaseException as exc:  # reported below, with the shard's name
-                outcomes[key] = exc
-
-        threads = [threading.Thread(target=materialise, args=(key,)) for key in shards]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=240)
-        for key in shards:
-            outcome = outcomes.get(key)
-            assert outcome is not None and not isinstance(outcome, BaseException), f"shard {key}: {outcome!r}"
-            assert outcome.success
+        materialise_in_parallel(job, instance, shards)
         models = defs.resolve_job_def("sql_models").execute_in_process(instance=instance)
         assert models.success
 
@@ -280,25 +283,7 @@ def test_two_brightspace_shards_in_parallel_equal_the_sandbox(
         )
         instance = DagsterInstance.get()
         job = defs.resolve_job_def("brightspace_shards")
-        outcomes: dict[str, Any] = {}
-
-        def materialise(key: str) -> None:
-            try:
-                outcomes[key] = job.execute_in_process(
-                    partition_key=key, instance=instance, raise_on_error=True
-                )
-            except BaseException as exc:  # reported below, with the shard's name
-                outcomes[key] = exc
-
-        threads = [threading.Thread(target=materialise, args=(key,)) for key in shards]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=240)
-        for key in shards:
-            outcome = outcomes.get(key)
-            assert outcome is not None and not isinstance(outcome, BaseException), f"shard {key}: {outcome!r}"
-            assert outcome.success
+        materialise_in_parallel(job, instance, shards)
         truth = sb.truth()
         expected = _bs_expected(sb, union)
         # one client served both shard runs: one refresh-token grant chain, never a rejected refresh

@@ -175,6 +175,24 @@ def _fail_first_load(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setattr(Pipeline, "load", load)
 
 
+def _scan_outputs(
+    found: SecretScan, logs: Collected, dlt_dir: Path, pipeline: str, dataset: str, data_table: str
+) -> list[str]:
+    """Add the CLI trace, the logs, every pipeline file and every warehouse table to the scan;
+    returns the run reports' statuses, oldest first."""
+    _cli_trace(found, dlt_dir, pipeline)
+    found.add("logs", "\n".join(logs.lines))
+    assert found.add_files("pipelines", dlt_dir / "dlt") > 20
+    tables = found.add_warehouse("warehouse", dlt_dir / f"{pipeline}.duckdb")
+    assert {"_dlt_pipeline_state", "run_reports", data_table} <= tables
+    con = duckdb.connect(str(dlt_dir / f"{pipeline}.duckdb"), read_only=True)
+    try:
+        rows = con.execute(f"select status from {dataset}.run_reports order by started_at").fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
 def test_canvas_never_leaks_its_tokens(
     dlt_dir: Path,
     scan: tuple[SecretScan, Collected],
@@ -218,17 +236,8 @@ def test_canvas_never_leaks_its_tokens(
         use("7~" + "W" * 64)
         assert _run(found, capsys, monkeypatch, "bad token", canvas_pipeline.main, argv) == 1
         found.add_trace("bad token", "canvas_pipeline")
-    _cli_trace(found, dlt_dir, "canvas_pipeline")
-    found.add("logs", "\n".join(logs.lines))
-    assert found.add_files("pipelines", dlt_dir / "dlt") > 20
-    tables = found.add_warehouse("warehouse", dlt_dir / "canvas_pipeline.duckdb")
-    assert {"_dlt_pipeline_state", "run_reports", "submissions"} <= tables
+    statuses = _scan_outputs(found, logs, dlt_dir, "canvas_pipeline", "canvas", "submissions")
     # the failures were recorded, so their texts were scanned too
-    con = duckdb.connect(str(dlt_dir / "canvas_pipeline.duckdb"), read_only=True)
-    statuses = [
-        r[0] for r in con.execute("select status from canvas.run_reports order by started_at").fetchall()
-    ]
-    con.close()
     assert statuses == ["succeeded", "failed", "succeeded", "failed", "failed", "failed"]
     assert any("DEBUG" in line for line in logs.lines)
     found.assert_clean()
@@ -304,16 +313,7 @@ def test_brightspace_never_leaks_its_secrets(
         monkeypatch.setenv("SOURCES__BRIGHTSPACE__REFRESH_TOKEN", wrong_refresh)
         assert _run(found, capsys, monkeypatch, "bad refresh", brightspace_pipeline.main, argv) == 1
         found.add_trace("bad refresh", "brightspace_pipeline")
-    _cli_trace(found, dlt_dir, "brightspace_pipeline")
-    found.add("logs", "\n".join(logs.lines))
-    assert found.add_files("pipelines", dlt_dir / "dlt") > 20
-    tables = found.add_warehouse("warehouse", dlt_dir / "brightspace_pipeline.duckdb")
-    assert {"_dlt_pipeline_state", "run_reports", "grade_values"} <= tables
-    con = duckdb.connect(str(dlt_dir / "brightspace_pipeline.duckdb"), read_only=True)
-    statuses = [
-        r[0] for r in con.execute("select status from brightspace.run_reports order by started_at").fetchall()
-    ]
-    con.close()
+    statuses = _scan_outputs(found, logs, dlt_dir, "brightspace_pipeline", "brightspace", "grade_values")
     assert statuses == ["succeeded", "succeeded", "failed", "failed", "succeeded", "failed", "failed"]
     # access and refresh tokens were issued (and recorded) several times over
     assert len(found.secrets) >= 8
