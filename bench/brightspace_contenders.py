@@ -127,6 +127,7 @@ def run_ours(
     """
     import dlt
 
+    from pipelines.shards import duckdb_destination
     from sources.brightspace import brightspace_source, connect
 
     work = Path(workdir)
@@ -142,7 +143,7 @@ def run_ours(
     )
     pipeline = dlt.pipeline(
         f"bench_bs_{name}",
-        destination=dlt.destinations.duckdb(str(work / f"{name}.duckdb")),
+        destination=duckdb_destination(str(work / f"{name}.duckdb")),
         dataset_name="brightspace_data",
         pipelines_dir=str(work / "dlt"),
     )

@@ -123,12 +123,13 @@ def run_ours(
     os.environ.update(settings or {})
     import dlt
 
+    from pipelines.shards import duckdb_destination
     from sources.canvas import CanvasApi, canvas_source
 
     work = Path(workdir)
     pipeline = dlt.pipeline(
         f"bench_{name}",
-        destination=dlt.destinations.duckdb(str(work / f"{name}.duckdb")),
+        destination=duckdb_destination(str(work / f"{name}.duckdb")),
         dataset_name="canvas_data",
         pipelines_dir=str(work / "dlt"),
     )

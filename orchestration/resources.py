@@ -7,7 +7,7 @@ import dlt
 from dagster import ConfigurableResource
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.shards import Shard, shard_pipeline_name
+from pipelines.shards import Shard, duckdb_destination, shard_pipeline_name
 from sources.brightspace import BrightspaceApi, connect
 from sources.brightspace.settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL
 from sources.canvas import CanvasApi
@@ -144,14 +144,14 @@ class Warehouse(ConfigurableResource):
         if self.destination != "duckdb":
             return self.destination
         if self.duckdb_path:
-            return dlt.destinations.duckdb(self.duckdb_path)
+            return duckdb_destination(self.duckdb_path)
         try:
             configured = dlt.secrets.get("destination.duckdb.credentials") or dlt.config.get(
                 "destination.duckdb.credentials"
             )
         except Exception:
             configured = None
-        return "duckdb" if configured else dlt.destinations.duckdb(DEFAULT_DUCKDB_FILE)
+        return "duckdb" if configured else duckdb_destination(DEFAULT_DUCKDB_FILE)
 
     def pipeline(self, base_name: str, shard: Shard, dataset_name: str) -> Pipeline:
         """The dlt pipeline of one shard: its own name (own local and destination state), this destination."""

@@ -135,6 +135,30 @@ def _configured(key: str) -> bool:
     return False
 
 
+# Settings our DuckDB connections open with: DuckDB's own defaults unless `[warehouse]
+# duckdb_settings` in .dlt/config.toml sets some (for example a `memory_limit` on a small machine).
+DEFAULT_DUCKDB_SETTINGS: dict[str, Any] = {}
+
+
+def duckdb_settings() -> dict[str, Any]:
+    """The DuckDB settings our DuckDB destinations open their connections with."""
+    try:
+        configured = dlt.config.get("warehouse.duckdb_settings", dict) or {}
+    except Exception:  # a value that is not a table: the defaults, and the run says nothing else
+        logger.warning("[warehouse] duckdb_settings is not a table of DuckDB settings; using the defaults")
+        configured = {}
+    return {**DEFAULT_DUCKDB_SETTINGS, **configured}
+
+
+def duckdb_destination(database: str) -> Any:
+    """A DuckDB destination writing `database`, opened with `duckdb_settings()`."""
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+    credentials = DuckDbCredentials(database)
+    credentials.global_config = duckdb_settings()
+    return dlt.destinations.duckdb(credentials=credentials)
+
+
 def shared_destination(destination: str, base_pipeline_name: str, pipeline_name: str) -> Any:
     """The destination for a run named `pipeline_name`, writing where the unsharded run writes.
 
@@ -147,12 +171,12 @@ def shared_destination(destination: str, base_pipeline_name: str, pipeline_name:
         base_pipeline_name: the unsharded pipeline name, e.g. `canvas_pipeline`.
         pipeline_name: the name this run uses.
     """
-    if destination != "duckdb" or pipeline_name == base_pipeline_name:
+    if destination != "duckdb":
         return destination
     keys = ("destination.duckdb.credentials", f"{pipeline_name}.destination.duckdb.credentials")
     if any(_configured(key) for key in keys):
         return destination
-    return dlt.destinations.duckdb(f"{base_pipeline_name}.duckdb")
+    return duckdb_destination(f"{base_pipeline_name}.duckdb")
 
 
 def _duckdb_lock_path(pipeline: Pipeline) -> str | None:

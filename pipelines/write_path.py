@@ -12,6 +12,7 @@ from typing import Any
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
+from pipelines.shards import duckdb_destination
 from sources.lms_http.errors import LmsApiError
 
 # The extract (pipelines/canvas_pipeline.py) loads DuckDB's canvas_pipeline.duckdb; the write-path
@@ -71,7 +72,7 @@ def warehouse(pipeline_name: str, destination: str, dataset: str) -> dlt.Pipelin
     """A pipeline into the Canvas dataset: DuckDB's canvas_pipeline.duckdb beside the extract, or
     any dlt destination configured the usual way."""
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    dest: Any = dlt.destinations.duckdb(WAREHOUSE_FILE) if destination == "duckdb" else destination
+    dest: Any = duckdb_destination(WAREHOUSE_FILE) if destination == "duckdb" else destination
     return dlt.pipeline(pipeline_name=pipeline_name, destination=dest, dataset_name=dataset)
 
 

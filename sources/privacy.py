@@ -91,6 +91,15 @@ class PrivacyRules:
         """True when no category is changed (the resources are left exactly as they are)."""
         return all(action == KEEP for action in self.actions.values())
 
+    @property
+    def signature(self) -> str:
+        """Changes whenever the actions or the hash key change; reveals neither the key nor a value.
+
+        Kept beside fingerprints of loaded rows, so a changed policy makes them reload.
+        """
+        keyed = self.pseudonym("other", "policy-signature") if self._key else ""
+        return hashlib.blake2b(f"{sorted(self.actions.items())}|{keyed}".encode(), digest_size=8).hexdigest()
+
     def pseudonym(self, category: str, value: Any) -> Any:
         """The keyed hash of one value (None and empty strings are left as they are)."""
         if value is None or value == "" or self._key is None:

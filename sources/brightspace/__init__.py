@@ -9,19 +9,22 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from ..arrow_rows import arrow_pages
 from ..lms_http.errors import LmsPermissionError
 from ..lms_http.jobs import PollPolicy
 from ..lms_http.oauth import TokenStore
 from ..lms_http.retry import RetryPolicy
 from ..privacy import PrivacyPolicy, privacy_rules, protect_all
+from ..unchanged import CourseDigests, PageDigests
 from . import shaping
 from .datahub import DataHubExports, column_hints, next_since, parse_utc, primary_key_of, read_csv_rows
 from .engagement import content_progress_resource
 from .grade_values import CourseGradeValueSync
-from .helpers import BrightspaceApi, connect
+from .helpers import BrightspaceApi, CourseReads, connect
 from .settings import (
     COLUMNS,
     COURSE_CHILDREN,
+    COURSE_CHILDREN_BY_NAME,
     COURSE_OFFERING_TYPE_ID,
     DATA_HUB_SETS,
     DEFAULT_EXPORT_OVERLAP_SECONDS,
@@ -29,6 +32,7 @@ from .settings import (
     DEFAULT_GRADE_VALUES_OVERLAP_SECONDS,
     DEFAULT_REFRESH_TOKEN_FILE,
     DEFAULT_TOKEN_URL,
+    GRADE_VALUES_READS,
     PERSONAL_FIELDS,
     CourseChild,
     DataHubSet,
@@ -90,6 +94,11 @@ def brightspace_source(
             `[sources.privacy] hash_key`; see sources/privacy.py).
         api: a ready client (tests and benchmarks share one to read its statistics).
 
+    Rows read again without change are not loaded again: per-course children yield a course's
+    rows only when they differ from its rows at the last run, and on a whole run (no
+    `org_unit_ids`) `org_units` and `users` leave out pages equal to ones loaded before. The
+    fingerprints are salted with the privacy policy's signature, so a changed policy reloads all.
+
     Returns:
         The resources; select a subset with `.with_resources(...)`.
 
@@ -113,6 +122,8 @@ def brightspace_source(
             poll_policy=PollPolicy(timeout=export_timeout_seconds),
         )
     exports = DataHubExports(api)
+    course_reads = CourseReads(api)
+    salt = rules.signature
 
     def guarded(
         scope: str, org_unit_id: int, fetch: Callable[[], list[dict[str, Any]]]
@@ -126,25 +137,51 @@ def brightspace_source(
             api.stats.record_skipped(scope, "org_unit_id", org_unit_id, str(exc))
             return []
 
+    def unseen(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        """The pages of a whole listing not loaded before (all of them on a shard's run).
+
+        Every shard's pipeline writes `org_units` and `users` too, each with its own state, so a
+        shard's fingerprints cannot tell what another shard loaded since: shards load them whole.
+        """
+        if org_unit_ids:
+            return pages
+        return PageDigests(dlt.current.resource_state(), salt).fresh(pages)
+
+    def readers(name: str) -> int:
+        """How many resources of this run read course child `name`'s collection (the `uses` of its read).
+
+        The child itself and, for `GRADE_VALUES_READS`, the grade values sync if `grade_values` is
+        selected, so a read no one else will take is not kept. Called in the extract thread, where
+        dlt knows the source being extracted.
+        """
+        if name not in GRADE_VALUES_READS:
+            return 1
+        selected = dlt.current.source().resources.selected
+        return sum(1 for reader in (name, "grade_values") if reader in selected)
+
     @dlt.resource(
         name="org_units", primary_key="org_unit_id", write_disposition="merge", columns=COLUMNS["org_units"]
     )
     def org_units() -> Iterator[list[dict[str, Any]]]:
-        for page in api.pages(api.lp("orgstructure/")):
-            yield [shaping.org_unit(b) for b in page]
+        pages = ([shaping.org_unit(b) for b in page] for page in api.pages(api.lp("orgstructure/")))
+        yield from unseen(pages)
 
     @dlt.resource(name="users", primary_key="user_id", write_disposition="merge", columns=COLUMNS["users"])
     def users() -> Iterator[list[dict[str, Any]]]:
-        for page in api.pages(api.lp("users/")):
-            yield [shaping.user(b) for b in page]
+        yield from unseen([shaping.user(b) for b in page] for page in api.pages(api.lp("users/")))
 
     @dlt.resource(name="course_offering_ids", selected=False)
     def course_offering_ids() -> Iterator[int]:
+        # each course once, even if pages shift under the listing (its children are read once)
         if org_unit_ids:
-            yield from (int(ou) for ou in org_unit_ids)
+            yield from dict.fromkeys(int(ou) for ou in org_unit_ids)
             return
+        seen: set[int] = set()
         for page in api.pages(api.lp("orgstructure/"), {"orgUnitType": COURSE_OFFERING_TYPE_ID}):
-            yield from (int(b["Identifier"]) for b in page)
+            for ou in (int(b["Identifier"]) for b in page):
+                if ou not in seen:
+                    seen.add(ou)
+                    yield ou
 
     @dlt.transformer(
         name="courses",
@@ -166,21 +203,21 @@ def brightspace_source(
 
     def course_child(child: CourseChild) -> DltResource:
         shape = shaping.COURSE_CHILD_SHAPERS[child.name]
-        params = dict(child.params)
 
-        def read(ou: int) -> list[dict[str, Any]]:
-            path = child.path.format(ou=ou)
-            route = api.lp(path) if child.product == "lp" else api.le(path)
+        def read(ou: int, uses: int) -> list[dict[str, Any]]:
             if child.single:
-                return [shape(api.get(route), ou)]
-            return [shape(block, ou) for block in api.rows(route, params)]
+                return [shape(api.get(course_reads.route(child, ou)), ou)]
+            return [shape(block, ou) for block in course_reads.rows(child, ou, uses)]
 
         @dlt.defer
-        def fetch(ou: int) -> list[dict[str, Any]]:
-            return guarded(child.name, ou, lambda: read(ou))
+        def fetch(ou: int, uses: int, digests: CourseDigests) -> list[dict[str, Any]]:
+            # a skipped course keeps its fingerprint, as the warehouse keeps its rows
+            return guarded(child.name, ou, lambda: digests.changed(ou, read(ou, uses)))
 
         def rows_of(course: dict[str, Any]) -> Iterator[Any]:
-            yield fetch(int(course["OrgUnitId"]))
+            # state and the selection are read here, in the extract thread; the HTTP work runs in the pool
+            digests = CourseDigests(dlt.current.resource_state(), salt)
+            yield fetch(int(course["OrgUnitId"]), readers(child.name), digests)
 
         return dlt.transformer(
             rows_of,
@@ -203,10 +240,14 @@ def brightspace_source(
         # state is read here, in the extract thread; the HTTP work runs in the worker pool
         ou = int(course["OrgUnitId"])
         state = dlt.current.resource_state().setdefault("org_units", {}).setdefault(str(ou), {})
+        uses = {name: readers(name) for name in GRADE_VALUES_READS}
+
+        def read_child(name: str) -> list[dict[str, Any]]:
+            return course_reads.rows(COURSE_CHILDREN_BY_NAME[name], ou, uses[name])
 
         @dlt.defer
         def fetch() -> list[dict[str, Any]]:
-            sync = CourseGradeValueSync(api, ou, state, grade_values_overlap_seconds)
+            sync = CourseGradeValueSync(api, ou, state, grade_values_overlap_seconds, read_child)
             return guarded("grade_values", ou, sync.run)
 
         yield fetch()
@@ -248,4 +289,5 @@ def brightspace_source(
         content_progress_resource(courses, api, strict),
     ]
     # personal fields are dropped or hashed in extract, before any row is written
-    return protect_all(resources, PERSONAL_FIELDS, rules)
+    # then the biggest table's items become Arrow tables typed by its hints (sources/arrow_rows.py)
+    return arrow_pages(protect_all(resources, PERSONAL_FIELDS, rules), ("grade_values",))

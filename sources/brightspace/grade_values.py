@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import orjson
-
+from ..unchanged import row_fingerprint
 from . import shaping
 from .datahub import format_utc, parse_utc
 from .helpers import BrightspaceApi
 from .settings import GRADE_VALUES_PAGE_SIZE
 
 Key = tuple[int, int, int]  # (OrgUnitId, GradeObjectId, UserId)
-
-
-def _fingerprint(row: dict[str, Any]) -> str:
-    return hashlib.blake2b(orjson.dumps(row, option=orjson.OPT_SORT_KEYS), digest_size=12).hexdigest()
 
 
 def _key_text(key: Key) -> str:
@@ -39,25 +34,40 @@ class CourseGradeValueSync:
     """
 
     def __init__(
-        self, api: BrightspaceApi, org_unit_id: int, state: dict[str, Any], overlap_seconds: int
+        self,
+        api: BrightspaceApi,
+        org_unit_id: int,
+        state: dict[str, Any],
+        overlap_seconds: int,
+        read_child: Callable[[str], list[dict[str, Any]]],
     ) -> None:
+        """Prepare one course's sync.
+
+        Args:
+            api: the client (reads the values route).
+            org_unit_id: the course.
+            state: the course's slot in the resource state (`run` changes it in place).
+            overlap_seconds: window re-read before the cursor.
+            read_child: the course's blocks of a `GRADE_VALUES_READS` collection, by child name;
+                read once for this sync and the resource of that name, so shared: read only.
+        """
         self.api = api
         self.org_unit_id = org_unit_id
         self.state = state
         self.overlap = timedelta(seconds=overlap_seconds)
+        self.read_child = read_child
 
     def _enrolled(self) -> dict[int, str | None]:
         """Enrolled user id -> OrgDefinedId (the SIS key carried on each grade value row)."""
-        rows = self.api.rows(self.api.lp(f"enrollments/orgUnits/{self.org_unit_id}/users/"))
         enrolled: dict[int, str | None] = {}
-        for block in rows:
+        for block in self.read_child("enrollments"):
             person = block.get("User") or {}
             if person.get("Identifier") is not None:
                 enrolled[int(person["Identifier"])] = person.get("OrgDefinedId")
         return enrolled
 
     def _objects(self) -> set[int]:
-        return {int(o["Id"]) for o in self.api.rows(self.api.le(f"{self.org_unit_id}/grades/"))}
+        return {int(o["Id"]) for o in self.read_child("grade_objects")}
 
     def run(self) -> list[dict[str, Any]]:
         """Rows to merge: changed values, plus delete markers for values that left the API."""
@@ -69,7 +79,7 @@ class CourseGradeValueSync:
         if cursor:
             params["modifiedSince"] = format_utc(parse_utc(cursor) - self.overlap)
         boundary: dict[str, list[Any]] = state.get("boundary", {})
-        out: list[dict[str, Any]] = []
+        out: dict[Key, dict[str, Any]] = {}  # one row per key
         seen_users: set[int] = set()
         newest = parse_utc(cursor) if cursor else None
         fresh: dict[str, list[Any]] = {}
@@ -78,7 +88,7 @@ class CourseGradeValueSync:
             key: Key = (row["OrgUnitId"], row["GradeObjectId"], row["UserId"])
             seen_users.add(key[2])
             objects.add(key[1])
-            fingerprint = _fingerprint(row)
+            fingerprint = row_fingerprint(row)
             modified = row.get("LastModified")
             if modified:
                 stamp = parse_utc(modified)
@@ -88,7 +98,7 @@ class CourseGradeValueSync:
             previous = boundary.get(_key_text(key))
             if previous is not None and previous[0] == fingerprint:
                 continue  # re-read inside the overlap window, unchanged
-            out.append(row)
+            out[key] = row
 
         # values that left the API: a user no longer enrolled, a grade object deleted
         known_users = set(state.get("users", [])) | seen_users
@@ -100,8 +110,14 @@ class CourseGradeValueSync:
             doomed.update((self.org_unit_id, go, user_id) for go in known_objects | objects)
         for go in gone_objects:
             doomed.update((self.org_unit_id, go, user_id) for user_id in known_users)
+        # a delete marker wins over a value read in the same run: the state forgets that user or object
         for ou, go, user_id in sorted(doomed):
-            out.append({"OrgUnitId": ou, "GradeObjectId": go, "UserId": user_id, "DeletedInLms": True})
+            out[(ou, go, user_id)] = {
+                "OrgUnitId": ou,
+                "GradeObjectId": go,
+                "UserId": user_id,
+                "DeletedInLms": True,
+            }
 
         if newest is not None:
             window_start = newest - self.overlap
@@ -116,4 +132,4 @@ class CourseGradeValueSync:
             state["cursor"] = format_utc(newest)
         state["users"] = sorted(known_users - gone_users)
         state["objects"] = sorted(objects)
-        return out
+        return list(out.values())

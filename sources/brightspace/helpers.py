@@ -15,10 +15,18 @@ from ..lms_http.jobs import JobPoller, PollPolicy
 from ..lms_http.loop_guard import LoopGuard
 from ..lms_http.oauth import FileTokenStore, RefreshTokenAuth, TokenStore
 from ..lms_http.retry import RetryPolicy
+from ..lms_http.shared_reads import SharedReads
 from ..lms_http.stats import RequestStats
 from ..lms_http.window_governor import CreditWindowGovernor, CreditWindowModel
 from .paging import ValencePaginator, ValenceRestClient
-from .settings import CLIENT_HINT, CREDENTIAL_HINT, DEFAULT_REFRESH_TOKEN_FILE, PRODUCTS, REFRESH_TOKEN_HINT
+from .settings import (
+    CLIENT_HINT,
+    CREDENTIAL_HINT,
+    DEFAULT_REFRESH_TOKEN_FILE,
+    PRODUCTS,
+    REFRESH_TOKEN_HINT,
+    CourseChild,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +241,39 @@ class BrightspaceApi:
             raise self._error(exc) from None
 
 
+class CourseReads:
+    """The per-course routes of `COURSE_CHILDREN`, each list read once per run for all its readers.
+
+    The `enrollments` resource and the grade values sync both need a course's enrollments, and
+    `grade_objects` and the sync its grade objects (`GRADE_VALUES_READS`): whichever asks first
+    sends the requests, the other takes its rows, waiting if the read is still in flight
+    (`SharedReads`). Both ask with the route and parameters of the one `CourseChild`, so they ask
+    for the same thing. The blocks handed out are shared: readers must not change them.
+
+    Make one per source instance (one run), so a read no second reader took never reaches a later run.
+    """
+
+    def __init__(self, api: BrightspaceApi) -> None:
+        self.api = api
+        self.shared = SharedReads()
+
+    def route(self, child: CourseChild, org_unit_id: int) -> str:
+        """The child's route for one course: `d2l/api/<product>/<version>/<path>`."""
+        path = child.path.format(ou=org_unit_id)
+        return self.api.lp(path) if child.product == "lp" else self.api.le(path)
+
+    def rows(self, child: CourseChild, org_unit_id: int, readers: int) -> list[dict[str, Any]]:
+        """Every block of the child's list for one course, read once for `readers` callers of this run.
+
+        Raises:
+            LmsApiError: as `BrightspaceApi.rows`, to every reader waiting on the failed read.
+        """
+        route = self.route(child, org_unit_id)
+        params = dict(child.params)
+        key = (route, tuple(sorted(params.items())))
+        return self.shared.get(key, lambda: self.api.rows(route, params), uses=readers)
+
+
 def connect(
     base_url: str,
     client_id: str,
@@ -306,6 +347,7 @@ def connect(
 
 __all__ = [
     "BrightspaceApi",
+    "CourseReads",
     "connect",
     "VersionError",
     "choose_versions",

@@ -339,6 +339,11 @@ COURSE_CHILDREN: tuple[CourseChild, ...] = (
     ),
 )
 
+COURSE_CHILDREN_BY_NAME = {c.name: c for c in COURSE_CHILDREN}
+# the course children whose collections the grade values sync reads too (the SIS key of each
+# enrolled user, the grade objects still there): one read per course serves both (CourseReads)
+GRADE_VALUES_READS: tuple[str, ...] = ("enrollments", "grade_objects")
+
 # Personal fields per table (snake_case, as loaded), by privacy category (sources/privacy.py;
 # `[sources.brightspace.privacy]`). Brightspace's numeric UserId stays: it is the tables' key.
 PERSONAL_FIELDS: dict[str, dict[str, str]] = {

@@ -1,4 +1,8 @@
-"""Row shaping: Valence JSON blocks -> flat rows with integer keys and parent keys (dlt snake_cases them)."""
+"""Row shaping: Valence JSON blocks -> flat rows with integer keys and parent keys (dlt snake_cases them).
+
+Shapers build a new row and never change the block they are given: a course's enrollments and grade
+objects are one read shared by their resource and the grade values sync (`CourseReads`).
+"""
 
 from __future__ import annotations
 

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 import dlt
 from dlt.sources import DltResource
 
+from ..arrow_rows import arrow_pages
 from ..lms_http.errors import LmsPermissionError
 from ..lms_http.retry import RetryPolicy
 from ..privacy import PrivacyPolicy, privacy_rules, protect_all
+from ..unchanged import CourseDigests, PageDigests
 from .engagement import engagement_resources
 from .helpers import CanvasApi, shape_assignment_group, shape_child, shape_enrollment
 from .rollcall import rollcall_resource
 from .settings import COLUMNS, COURSE_CHILDREN, DEFAULT_OVERLAP_SECONDS, PERSONAL_FIELDS
-from .submissions import CourseSubmissionSync
+from .submissions import SHARED_CHILDREN, CourseLists, CourseSubmissionSync
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +86,22 @@ def canvas_source(
             policy=RetryPolicy(max_attempts=retry_max_attempts, base_delay=retry_base_delay),
             request_timeout=request_timeout,
         )
+    # one run's shared reads of course lists (a source instance is extracted once)
+    lists = CourseLists(api)
+    # fingerprints of loaded rows carry the policy: a changed policy reloads everything
+    salt = rules.signature
 
-    def guarded(scope: str, course: dict[str, Any], fetch: Any) -> list[dict[str, Any]]:
+    def fresh_pages(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        """Pages of an account-wide listing merged on its key, less those loaded before unchanged.
+
+        Only a whole-account run skips pages: the pipelines of shards all write these tables, so
+        one shard's record of what it loaded does not tell what the table now holds.
+        """
+        if course_ids or term_ids:
+            return pages
+        return PageDigests(dlt.current.resource_state(), salt).fresh(pages)
+
+    def guarded(scope: str, course: dict[str, Any], fetch: Callable[[], Any]) -> list[dict[str, Any]]:
         try:
             return list(fetch())
         except LmsPermissionError as exc:
@@ -97,47 +114,62 @@ def canvas_source(
     @dlt.resource(name="accounts", primary_key="id", write_disposition="merge", columns=COLUMNS["accounts"])
     def accounts() -> Iterator[list[dict[str, Any]]]:
         root = api.get(f"accounts/{account_id}")
-        yield [root]
-        yield from api.pages(f"accounts/{root['id']}/sub_accounts", {"recursive": "true"})
+        sub_accounts = api.pages(f"accounts/{root['id']}/sub_accounts", {"recursive": "true"})
+        yield from fresh_pages(chain([[root]], sub_accounts))
 
     @dlt.resource(name="terms", primary_key="id", write_disposition="merge", columns=COLUMNS["terms"])
     def terms() -> Iterator[list[dict[str, Any]]]:
-        yield from api.pages(
+        pages = api.pages(
             f"accounts/{account_id}/terms", {"workflow_state[]": "all"}, data_selector="enrollment_terms"
         )
+        yield from fresh_pages(pages)
 
     @dlt.resource(name="courses", primary_key="id", write_disposition="merge", columns=COLUMNS["courses"])
     def courses() -> Iterator[dict[str, Any]]:
         # one course per item so each course's children can be fetched in parallel
+        # each course once, even if pages shift under the listing (its children are read once)
         if course_ids:
-            for course_id in course_ids:
-                yield api.get(f"courses/{int(course_id)}")
+            for course_id in dict.fromkeys(int(c) for c in course_ids):
+                yield api.get(f"courses/{course_id}")
             return
+        seen: set[int] = set()
         for term_id in term_ids or [None]:
             params: dict[str, Any] = {"state[]": "all"}
             if term_id is not None:
                 params["enrollment_term_id"] = int(term_id)
             for page in api.pages(f"accounts/{account_id}/courses", params):
-                yield from page
+                for course in page:
+                    if int(course["id"]) not in seen:
+                        seen.add(int(course["id"]))
+                        yield course
 
     @dlt.resource(name="users", primary_key="id", write_disposition="merge", columns=COLUMNS["users"])
     def users() -> Iterator[list[dict[str, Any]]]:
-        yield from api.pages(f"accounts/{account_id}/users")
+        yield from fresh_pages(api.pages(f"accounts/{account_id}/users"))
 
     def course_child(name: str, path: str, params: dict[str, Any]) -> DltResource:
         shape = _SHAPERS.get(name, shape_child)
 
         @dlt.defer
-        def fetch(course: dict[str, Any]) -> list[dict[str, Any]]:
+        def fetch(course: dict[str, Any], digests: CourseDigests, uses: int) -> list[dict[str, Any]]:
             course_id = int(course["id"])
-            return guarded(
-                name,
-                course,
-                lambda: (shape(r, course_id) for r in api.rows(path.format(course_id=course_id), params)),
-            )
+
+            def read() -> list[dict[str, Any]]:
+                raw = (
+                    lists.rows(name, course_id, uses)
+                    if name in SHARED_CHILDREN
+                    else api.rows(path.format(course_id=course_id), params)
+                )
+                # an unchanged course yields nothing and keeps its rows; a skipped one keeps its digest
+                return digests.changed(course_id, [shape(r, course_id) for r in raw])
+
+            return guarded(name, course, read)
 
         def child(course: dict[str, Any]) -> Iterator[Any]:
-            yield fetch(course)
+            # state and the read plan are taken here, in the extract thread; the HTTP work runs in the pool
+            digests = CourseDigests(dlt.current.resource_state(), salt)
+            uses = lists.readers(name, int(course["id"])) if name in SHARED_CHILDREN else 0
+            yield fetch(course, digests, uses)
 
         return dlt.transformer(
             child,
@@ -158,12 +190,20 @@ def canvas_source(
     )
     def submissions(course: dict[str, Any]) -> Iterator[Any]:
         # state is read here, in the extract thread; the HTTP work runs in the worker pool
+        course_id = int(course["id"])
         per_course = dlt.current.resource_state().setdefault("courses", {})
-        state = per_course.setdefault(str(course["id"]), {})
+        state = per_course.setdefault(str(course_id), {})
+        uses = {name: lists.readers(name, course_id) for name in SHARED_CHILDREN}
 
         @dlt.defer
         def fetch() -> list[dict[str, Any]]:
-            sync = CourseSubmissionSync(api, int(course["id"]), state, submissions_overlap_seconds)
+            sync = CourseSubmissionSync(
+                api,
+                course_id,
+                state,
+                submissions_overlap_seconds,
+                lambda name: lists.rows(name, course_id, uses[name]),
+            )
             return guarded("submissions", course, sync.run)
 
         yield fetch()
@@ -193,4 +233,5 @@ def canvas_source(
         ),
     ]
     # personal fields are dropped or hashed in extract, before any row is written
-    return protect_all(resources, PERSONAL_FIELDS, rules)
+    # then the biggest table's items become Arrow tables typed by its hints (sources/arrow_rows.py)
+    return arrow_pages(protect_all(resources, PERSONAL_FIELDS, rules), ("submissions",))

@@ -181,9 +181,11 @@ COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
             "body",
             "url",
             "sticker",
+            "preview_url",
+            "html_url",
         ),
         **typed("double", "score", "entered_score", "points_deducted"),
-        **typed("bool", "late", "missing", "excused", "grade_matches_current_submission"),
+        **typed("bool", "late", "missing", "excused", "grade_matches_current_submission", "redo_request"),
         **ts("submitted_at", "graded_at", "posted_at", "cached_due_date"),
         # rows for submissions Canvas no longer serves (dropped student, removed assignment):
         # dlt deletes the matching key instead of inserting

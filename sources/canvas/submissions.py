@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
+import dlt
 
+from ..lms_http.shared_reads import SharedReads
+from ..unchanged import row_fingerprint
 from .helpers import CanvasApi, shape_submission
-from .settings import EPOCH, ID_CHUNK, LIVE_STUDENT_STATES
+from .settings import COURSE_CHILDREN, EPOCH, ID_CHUNK, LIVE_STUDENT_STATES
 
 Key = tuple[int, int, int]
+Rows = list[dict[str, Any]]
+
+# the course collections the submissions check reads, which their own resources read too
+SHARED_CHILDREN = ("assignments", "enrollments")
 
 
 def _parse(value: str) -> datetime:
@@ -21,10 +27,6 @@ def _parse(value: str) -> datetime:
 def _fmt(value: datetime) -> str:
     # Canvas accepts only YYYY-MM-DDTHH:MM:SSZ for *_since
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _fingerprint(row: dict[str, Any]) -> str:
-    return hashlib.blake2b(orjson.dumps(row, option=orjson.OPT_SORT_KEYS), digest_size=12).hexdigest()
 
 
 def _key(row: dict[str, Any]) -> Key:
@@ -46,6 +48,58 @@ def _max_ts(rows: list[dict[str, Any]], field: str, current: str | None) -> str 
     return _fmt(best) if best else current
 
 
+def is_first_sync(state: dict[str, Any]) -> bool:
+    """Whether a course's submissions state is empty: its first sync reads every row and no lists."""
+    return not state.get("submitted") and not state.get("graded") and "students" not in state
+
+
+class CourseLists:
+    """A course's assignments and every-state enrollments, read once per run for all who need them.
+
+    The `assignments` and `enrollments` resources and the submissions check of a rerun read the
+    same lists of a course; the first reader fetches, the others take its rows (`SharedReads`).
+    The rows are shared: readers build new rows from them and never change them.
+
+    One instance serves one run of one source: the plan of who reads what is made once, from the
+    selected resources and the submissions state as the run starts.
+    """
+
+    def __init__(self, api: CanvasApi) -> None:
+        self.api = api
+        self.reads = SharedReads()
+        self._requests = {
+            name: (path, params) for name, path, params in COURSE_CHILDREN if name in SHARED_CHILDREN
+        }
+        self._plan: tuple[Collection[str], Collection[str]] | None = None
+
+    def readers(self, name: str, course_id: int) -> int:
+        """How many consumers take the course's `name` list this run (call in the extract thread).
+
+        The `name` resource if it is selected, and the submissions check if it is selected and the
+        course was synced before (a first sync reads no lists). Counted right, a list is dropped as
+        soon as its last reader took it; a read nobody else takes is not kept at all.
+        """
+        if self._plan is None:
+            # taken before any submissions worker changes the state (they start after this call)
+            selected = set(dlt.current.source().selected_resources)
+            synced: set[str] = set()
+            if "submissions" in selected:
+                per_course = dlt.current.source_state().get("resources", {}).get("submissions", {})
+                synced = {
+                    key for key, state in per_course.get("courses", {}).items() if not is_first_sync(state)
+                }
+            self._plan = (selected, synced)
+        selected, synced = self._plan
+        return int(name in selected) + int(str(course_id) in synced)
+
+    def rows(self, name: str, course_id: int, uses: int) -> Rows:
+        """The course's `name` list as Canvas serves it (shared: do not change the rows)."""
+        path, params = self._requests[name]
+        return self.reads.get(
+            (name, course_id), lambda: self.api.rows(path.format(course_id=course_id), params), uses
+        )
+
+
 class CourseSubmissionSync:
     """Works out which submission rows of one course changed since the last run.
 
@@ -62,32 +116,51 @@ class CourseSubmissionSync:
     or unpublished assignment).
     """
 
-    def __init__(self, api: CanvasApi, course_id: int, state: dict[str, Any], overlap_seconds: int) -> None:
+    def __init__(
+        self,
+        api: CanvasApi,
+        course_id: int,
+        state: dict[str, Any],
+        overlap_seconds: int,
+        lists: Callable[[str], Rows],
+    ) -> None:
+        """Sync one course.
+
+        Args:
+            api: the client.
+            course_id: the course.
+            state: the course's submissions state (changed in place).
+            overlap_seconds: window re-read before each cursor.
+            lists: the course's `assignments` or every-state `enrollments` list, by name (read
+                with the resources that load them, see `CourseLists`).
+        """
         self.api = api
         self.course_id = course_id
         self.state = state
         self.overlap = timedelta(seconds=overlap_seconds)
+        self.lists = lists
         self.path = f"courses/{course_id}/students/submissions"
 
     def _fetch(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         return [shape_submission(r, self.course_id) for r in self.api.rows(self.path, params)]
 
     def _published_assignments(self) -> set[int]:
-        return {
-            int(a["id"]) for a in self.api.rows(f"courses/{self.course_id}/assignments") if a.get("published")
-        }
+        return {int(a["id"]) for a in self.lists("assignments") if a.get("published")}
 
     def _live_students(self) -> set[int]:
-        rows = self.api.rows(
-            f"courses/{self.course_id}/enrollments",
-            {"type[]": ["StudentEnrollment"], "state[]": LIVE_STUDENT_STATES},
-        )
-        return {int(r["user_id"]) for r in rows}
+        # what `type[]=StudentEnrollment&state[]=<LIVE_STUDENT_STATES>` would serve, taken from the
+        # every-state list: those filters match the `type` and `enrollment_state` each row carries
+        return {
+            int(r["user_id"])
+            for r in self.lists("enrollments")
+            if r.get("type") == "StudentEnrollment" and r.get("enrollment_state") in LIVE_STUDENT_STATES
+        }
 
     def run(self) -> list[dict[str, Any]]:
         """Fetch and return the rows to merge (changed rows and delete markers)."""
-        if not self.state.get("submitted") and not self.state.get("graded") and "students" not in self.state:
-            rows = self._fetch({"student_ids[]": "all"})
+        if is_first_sync(self.state):
+            # keyed, so a row served twice (pages shifting under the listing) is loaded once
+            rows = list({_key(r): r for r in self._fetch({"student_ids[]": "all"})}.values())
             self._remember(rows, {r["assignment_id"] for r in rows}, {r["user_id"] for r in rows})
             return rows
 
@@ -111,7 +184,7 @@ class CourseSubmissionSync:
                 found[_key(row)] = row
 
         boundary = set(self.state.get("boundary", []))
-        changed = [r for r in found.values() if _fingerprint(r) not in boundary]
+        changed = [r for r in found.values() if row_fingerprint(r) not in boundary]
 
         deletes: list[dict[str, Any]] = []
         gone_students = known_students - students
@@ -124,7 +197,9 @@ class CourseSubmissionSync:
                 deletes.append(self._delete_marker(assignment_id, user_id))
 
         self._remember(list(found.values()), published, students)
-        return changed + deletes
+        # one row per key; a delete marker wins over a row read in the same run, as the state
+        # just forgot that student or assignment
+        return list(({_key(r): r for r in changed} | {_key(d): d for d in deletes}).values())
 
     def _delete_marker(self, assignment_id: int, user_id: int) -> dict[str, Any]:
         return {
@@ -145,7 +220,7 @@ class CourseSubmissionSync:
             for row in rows:
                 value = row.get(field)
                 if value and _parse(value) > floor:
-                    window.add(_fingerprint(row))
+                    window.add(row_fingerprint(row))
         self.state.update(
             submitted=submitted,
             graded=graded,

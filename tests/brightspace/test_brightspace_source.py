@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,21 +114,6 @@ def find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException |
     while seen is not None and not isinstance(seen, kind):
         seen = seen.__cause__ or seen.__context__
     return seen
-
-
-@pytest.fixture
-def sandbox() -> Iterator[BrightspaceSandbox]:
-    with BrightspaceSandbox(size="small", seed=11, throttle="default") as sb:
-        yield sb
-
-
-@pytest.fixture
-def pipeline(dlt_dir: Path) -> dlt.Pipeline:
-    return dlt.pipeline(
-        "brightspace_test",
-        destination=dlt.destinations.duckdb(str(dlt_dir / "bs.duckdb")),
-        dataset_name="brightspace",
-    )
 
 
 def test_full_load_equals_sandbox_truth_and_is_typed(

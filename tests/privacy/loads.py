@@ -5,11 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import hmac
+import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow.parquet
 
 from sandbox.brightspace import BrightspaceSandbox
 from sandbox.canvas import CanvasSandbox
@@ -188,6 +190,12 @@ def working_files(pipeline: dlt.Pipeline) -> Iterator[tuple[Path, str]]:
         if not path.is_file():
             continue
         data = path.read_bytes()
+        if data[:4] == b"PAR1":
+            # parquet pages are compressed and binary: read the values (raw bytes could hide a
+            # value, and their noise can look like an e-mail address)
+            rows = pyarrow.parquet.read_table(path).to_pylist()
+            yield path, json.dumps(rows, default=str)
+            continue
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
         yield path, data.decode("utf-8", errors="replace")
