@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -82,6 +84,8 @@ def format_summary(
 REPORT_TABLE = "run_reports"
 # the report is loaded by a pipeline of its own, so a failed or pending data package never blocks it
 REPORT_PIPELINE_SUFFIX = "__run_report"
+# a report working folder being deleted is renamed first: `<working folder>.discarded-<random>`
+DISCARDED_SUFFIX = ".discarded-"
 STATUS_SUCCEEDED = "succeeded"
 STATUS_WITH_ERRORS = "succeeded_with_errors"  # data loaded; rejected input files or failed SQL models
 STATUS_FAILED = "failed"
@@ -261,18 +265,44 @@ def report_pipeline(pipeline: Pipeline) -> Pipeline:
 
 
 def store_run_report(pipeline: Pipeline, report: RunReport) -> None:
-    """Append `report` to the `run_reports` table in `pipeline`'s dataset."""
+    """Append `report` to the `run_reports` table in `pipeline`'s dataset.
+
+    The report pipeline keeps nothing between runs but a report that a killed run left pending:
+    that one is loaded first, then the working folder is discarded and the new report written
+    from an empty local schema (the dataset or destination may have changed since the last report,
+    and dlt then reads what exists from the destination itself).
+    """
+    _load_pending_report(pipeline)
+    _discard_working_folder(pipeline)
     reports = report_pipeline(pipeline)
-    if reports.has_pending_data:  # an earlier report that never reached the warehouse
-        try:
-            reports.load()
-        except Exception as exc:  # a report is not worth blocking every later one for
-            logger.warning(
-                "an earlier run report could not be stored and is dropped (%s)", type(exc).__name__
-            )
-    # start from an empty local schema every time: the dataset or destination may have changed
-    # since the last report, and dlt then reads what exists from the destination itself
-    reports.drop()
     reports.extract(report_resource(report))
     reports.normalize()
     reports.load()
+
+
+def _load_pending_report(pipeline: Pipeline) -> None:
+    """Load a report an earlier, killed run left pending; one that cannot be loaded is dropped."""
+    try:
+        reports = report_pipeline(pipeline)
+        if reports.has_pending_data:
+            reports.load()
+    except Exception as exc:  # a report is not worth blocking every later one for
+        logger.warning(
+            "a run report left pending by an earlier run could not be read or loaded and is dropped (%s)",
+            type(exc).__name__,
+        )
+
+
+def _discard_working_folder(pipeline: Pipeline) -> None:
+    """Remove the report pipeline's working folder so that no kill can leave half of it behind.
+
+    The folder is first renamed (one atomic step) and only then deleted, so the pipeline's path
+    holds either the whole folder or none; a folder a killed run was deleting is deleted here.
+    """
+    working = Path(pipeline.pipelines_dir) / (pipeline.pipeline_name + REPORT_PIPELINE_SUFFIX)
+    for leftover in working.parent.glob(working.name + DISCARDED_SUFFIX + "*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    if working.exists():
+        discarded = working.with_name(f"{working.name}{DISCARDED_SUFFIX}{uuid.uuid4().hex[:8]}")
+        working.rename(discarded)
+        shutil.rmtree(discarded, ignore_errors=True)

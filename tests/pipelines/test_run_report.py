@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,16 @@ import pytest
 from dlt.common.schema.exceptions import DataValidationError
 
 from pipelines import brightspace_pipeline, canvas_pipeline
-from pipelines.run_report import RunReport, StageTimer, redact
+from pipelines.run_report import (
+    DISCARDED_SUFFIX,
+    REPORT_PIPELINE_SUFFIX,
+    RunReport,
+    StageTimer,
+    redact,
+    report_pipeline,
+    report_resource,
+    store_run_report,
+)
 from pipelines.runner import describe_error, load_and_report
 from sandbox.brightspace import BrightspaceSandbox
 from sandbox.canvas import CanvasSandbox
@@ -249,3 +260,59 @@ def test_report_text_never_carries_a_secret() -> None:
     # prose about tokens stays readable
     prose = "refused at /core/connect/token: get a new refresh token; set [sources.canvas] access_token"
     assert redact(prose) == prose
+
+
+def _succeeded_report() -> RunReport:
+    report = RunReport(
+        pipeline_name="canvas_pipeline", lms="canvas", dataset_name="canvas", destination="duckdb"
+    )
+    report.finish("succeeded")
+    return report
+
+
+def _deletion_order(folder: Path) -> list[Path]:
+    """Files and folders under `folder` in the order a recursive delete removes them (children first)."""
+    order: list[Path] = []
+    for root, dirs, files in os.walk(folder, topdown=False):
+        order += [Path(root, name) for name in files]
+        order += [Path(root, name) for name in dirs]
+    return order
+
+
+def test_a_report_folder_a_killed_run_left_behind_never_stops_later_reports(dlt_dir: Path) -> None:
+    """A kill while the report pipeline deletes or fills its working folder costs at most that report."""
+    pipeline = dlt.pipeline(
+        "canvas_pipeline",
+        destination=dlt.destinations.duckdb(str(dlt_dir / "reports.duckdb")),
+        dataset_name="canvas",
+    )
+    stored = [_succeeded_report()]
+    store_run_report(pipeline, stored[0])
+    working = Path(pipeline.pipelines_dir) / ("canvas_pipeline" + REPORT_PIPELINE_SUFFIX)
+    whole = dlt_dir / "whole"
+    shutil.copytree(working, whole)
+    order = _deletion_order(whole)
+    assert len(order) > 10
+    # every point a recursive delete of the folder can be killed at (as the earlier dlt `drop()` was)
+    for done in range(1, len(order)):
+        shutil.rmtree(working)
+        shutil.copytree(whole, working)
+        for path in order[:done]:
+            target = working / path.relative_to(whole)
+            target.rmdir() if target.is_dir() else target.unlink()
+        stored.append(_succeeded_report())
+        store_run_report(pipeline, stored[-1])
+    # a report extracted and normalized, but killed before its load, is loaded by the next run
+    pending = report_pipeline(pipeline)
+    pending.extract(report_resource(left_pending := _succeeded_report()))
+    pending.normalize()
+    # and a folder a killed run had renamed to delete it is gone after the next report
+    shutil.copytree(whole, working.with_name(working.name + DISCARDED_SUFFIX + "killed"))
+    stored += [left_pending, _succeeded_report()]
+    store_run_report(pipeline, stored[-1])
+
+    con = duckdb.connect(str(dlt_dir / "reports.duckdb"), read_only=True)
+    run_ids = [r for (r,) in con.execute("select run_id from canvas.run_reports").fetchall()]
+    con.close()
+    assert sorted(run_ids) == sorted(r.run_id for r in stored)
+    assert [p.name for p in working.parent.iterdir() if p.name.startswith(working.name)] == [working.name]

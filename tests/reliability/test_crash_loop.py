@@ -260,7 +260,14 @@ def test_canvas_survives_sigkill_in_every_stage(tmp_path: Path, soak: bool) -> N
     stored = sum("stored in table canvas.run_reports" in r.output for r in loop.runs)
     killed_while_storing = sum(k.stage_at_kill == "summary" for k in loop.kills)
     assert rows == runs and statuses == ["succeeded"]
-    assert rounds <= stored <= rows <= stored + killed_while_storing
+    unstored = "\n\n".join(
+        f"run {i} (killed in {r.stage_at_kill}, exit {r.returncode}):\n{r.output[-2500:]}"
+        for i, r in enumerate(loop.runs)
+        if "stored in table canvas.run_reports" not in r.output and r.stage_at_kill is None
+    )
+    assert rounds <= stored <= rows <= stored + killed_while_storing, (
+        f"{rounds} rounds, {stored} stored, {rows} rows; runs that ended without storing:\n{unstored}"
+    )
     con.close()
 
 
