@@ -40,19 +40,21 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         latency=args.latency,
     ).start()
-    sandbox.faults = plan
-    print(f"base url:      {sandbox.base_url}")
-    print(f"token url:     {sandbox.token_url}")
-    print(f"client id:     {sandbox.client_id}")
-    print(f"client secret: {sandbox.client_secret}")
-    print(f"refresh token: {sandbox.initial_refresh_token}")
-    if plan is not None:
-        print(f"faults:        {args.faults or 'none'}{' + schema drift' if args.drift else ''}")
-    print("truth counts:")
-    for table, count in sandbox.truth().items():
-        print(f"  {table:<26} {count}")
-    print("serving; press Ctrl-C to stop", flush=True)
+    # a Ctrl-C at any point from here on stops the server: its worker threads would otherwise keep
+    # the process alive
     try:
+        sandbox.faults = plan
+        print(f"base url:      {sandbox.base_url}")
+        print(f"token url:     {sandbox.token_url}")
+        print(f"client id:     {sandbox.client_id}")
+        print(f"client secret: {sandbox.client_secret}")
+        print(f"refresh token: {sandbox.initial_refresh_token}")
+        if plan is not None:
+            print(f"faults:        {args.faults or 'none'}{' + schema drift' if args.drift else ''}")
+        print("truth counts:")
+        for table, count in sandbox.truth().items():
+            print(f"  {table:<26} {count}")
+        print("serving; press Ctrl-C to stop", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

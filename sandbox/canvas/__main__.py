@@ -47,19 +47,23 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         latency=args.latency,
     ).start()
-    sandbox.faults = plan
-    print(f"Canvas sandbox ({args.size}, seed {args.seed}, throttle {args.throttle}/{args.throttle_status})")
-    print(f"base URL:     {sandbox.base_url}")
-    print(f"API:          {sandbox.base_url}/api/v1")
-    print(f"admin token:  {sandbox.admin_token}")
-    print(f"root account: {sandbox.root_account_id}")
-    if plan is not None:
-        print(f"faults:       {args.faults or 'none'}{' + schema drift' if args.drift else ''}")
-    print("truth (rows a complete admin extract holds):")
-    for table, count in sandbox.truth().items():
-        print(f"  {table:<18} {count:>9,}")
-    print("Ctrl-C to stop.", flush=True)
+    # a Ctrl-C at any point from here on stops the server: its worker threads would otherwise keep
+    # the process alive
     try:
+        sandbox.faults = plan
+        print(
+            f"Canvas sandbox ({args.size}, seed {args.seed}, throttle {args.throttle}/{args.throttle_status})"
+        )
+        print(f"base URL:     {sandbox.base_url}")
+        print(f"API:          {sandbox.base_url}/api/v1")
+        print(f"admin token:  {sandbox.admin_token}")
+        print(f"root account: {sandbox.root_account_id}")
+        if plan is not None:
+            print(f"faults:       {args.faults or 'none'}{' + schema drift' if args.drift else ''}")
+        print("truth (rows a complete admin extract holds):")
+        for table, count in sandbox.truth().items():
+            print(f"  {table:<18} {count:>9,}")
+        print("Ctrl-C to stop.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
