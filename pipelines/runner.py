@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from dlt.common.schema.exceptions import DataValidationError
+from dlt.common.storages import NormalizeStorage, PackageStorage
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
@@ -150,6 +153,7 @@ def _load(
 ) -> dict[str, Any]:
     # before the pending step, which holds the warehouse lock for the rest of the run
     _forget_state_built_for_another_dataset(pipeline)
+    _drop_extracted_copies_of_committed_packages(pipeline)
     if pipeline.has_pending_data:
         print("Finishing the load left pending by the previous run first ...")
         timer.run("pending", pipeline.load)
@@ -218,6 +222,34 @@ def _forget_state_built_for_another_dataset(pipeline: Pipeline) -> None:
         "its incremental state was built for another dataset, so this run loads everything."
     )
     pipeline.drop()  # local state, schemas and working files; the pipeline re-initialises in place
+
+
+def _drop_extracted_copies_of_committed_packages(pipeline: Pipeline) -> None:
+    """Delete what a kill during dlt's normalize commit left of an extracted package.
+
+    dlt commits a normalized package by renaming it into `load/normalized` and only then deletes
+    the extracted copy, file by file. A kill in between leaves that copy, whole or in part, beside
+    the committed package: normalizing it again would fail on the missing parts, every run, or
+    load its rows a second time. The copy is deleted when its package is already normalized or
+    loaded, and when it lacks the parts every extracted package has (only that deletion removes them).
+    """
+    extracted = Path(pipeline.working_dir) / "normalize" / NormalizeStorage.EXTRACTED_FOLDER
+    load_ids = set(pipeline.list_extracted_load_packages())
+    if not load_ids:
+        return
+    committed = set(pipeline.list_normalized_load_packages()) | set(pipeline.list_completed_load_packages())
+    for load_id in sorted(load_ids):
+        package = extracted / load_id
+        whole = (package / PackageStorage.NEW_JOBS_FOLDER).is_dir() and (
+            package / PackageStorage.SCHEMA_FILE_NAME
+        ).is_file()
+        if load_id in committed or not whole:
+            logger.warning(
+                "deleting what a killed normalize step left of extracted load package %s: "
+                "dlt had already passed it on to the load step",
+                load_id,
+            )
+            shutil.rmtree(package, ignore_errors=True)
 
 
 def _dataset_has_state_of(pipeline: Pipeline) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from types import TracebackType
 from typing import Any, TypeVar
@@ -42,6 +43,20 @@ class ServerThread:
     def stop(self) -> None:
         self._server.stop()
         self._thread.join(timeout=5)
+
+
+def interrupt_on_ctrl_c_and_term() -> None:
+    """Make Ctrl-C (SIGINT) and SIGTERM raise KeyboardInterrupt in the main thread, for a foreground CLI.
+
+    A shell starts a background job with SIGINT ignored, and Python then leaves it ignored; the
+    sandbox CLIs say "Ctrl-C to stop", so they take both signals whatever they inherited.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 _S = TypeVar("_S", bound="ServedSandbox")

@@ -7,6 +7,7 @@ import logging
 import threading
 
 from ..faults import add_fault_arguments, plan_from_spec
+from ..serving import interrupt_on_ctrl_c_and_term
 from .institution import SIZES
 from .sandbox import BrightspaceSandbox
 
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    interrupt_on_ctrl_c_and_term()
 
     sandbox = BrightspaceSandbox(
         size=args.size,

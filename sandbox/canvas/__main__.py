@@ -7,6 +7,7 @@ import logging
 import threading
 
 from ..faults import add_fault_arguments, plan_from_spec
+from ..serving import interrupt_on_ctrl_c_and_term
 from . import CanvasSandbox
 
 
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    interrupt_on_ctrl_c_and_term()
     sandbox = CanvasSandbox(
         size=args.size,
         seed=args.seed,
