@@ -64,6 +64,13 @@ class SandboxCanvas(CanvasConnection):
 def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "dagster_home"
     home.mkdir()
+    # no step output capture: Dagster's local capture starts a `tail -F` per run, and parallel
+    # in-process runs in one process left those behind after the test
+    (home / "dagster.yaml").write_text(
+        "compute_logs:\n"
+        "  module: dagster._core.storage.noop_compute_log_manager\n"
+        "  class: NoOpComputeLogManager\n"
+    )
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 
