@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -103,3 +104,18 @@ class ServedSandbox:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def serve_until_interrupted(sandbox: ServedSandbox, announce: Callable[[], None]) -> None:
+    """Run `announce` (it prints how to reach the sandbox) and serve until Ctrl-C or SIGTERM.
+
+    Whenever the interrupt comes, announcing included, the server stops: its worker threads would
+    otherwise keep the process alive. Call `interrupt_on_ctrl_c_and_term` before starting it.
+    """
+    try:
+        announce()
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()

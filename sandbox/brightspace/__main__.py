@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import threading
 
 from ..faults import add_fault_arguments, plan_from_spec
-from ..serving import interrupt_on_ctrl_c_and_term
+from ..serving import interrupt_on_ctrl_c_and_term, serve_until_interrupted
 from .institution import SIZES
 from .sandbox import BrightspaceSandbox
 
@@ -42,10 +41,9 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         latency=args.latency,
     ).start()
-    # a Ctrl-C at any point from here on stops the server: its worker threads would otherwise keep
-    # the process alive
-    try:
-        sandbox.faults = plan
+    sandbox.faults = plan
+
+    def announce() -> None:
         print(f"base url:      {sandbox.base_url}")
         print(f"token url:     {sandbox.token_url}")
         print(f"client id:     {sandbox.client_id}")
@@ -57,11 +55,8 @@ def main(argv: list[str] | None = None) -> None:
         for table, count in sandbox.truth().items():
             print(f"  {table:<26} {count}")
         print("serving; press Ctrl-C to stop", flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
+
+    serve_until_interrupted(sandbox, announce)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import threading
 
 from ..faults import add_fault_arguments, plan_from_spec
-from ..serving import interrupt_on_ctrl_c_and_term
+from ..serving import interrupt_on_ctrl_c_and_term, serve_until_interrupted
 from . import CanvasSandbox
 
 
@@ -49,10 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         latency=args.latency,
     ).start()
-    # a Ctrl-C at any point from here on stops the server: its worker threads would otherwise keep
-    # the process alive
-    try:
-        sandbox.faults = plan
+    sandbox.faults = plan
+
+    def announce() -> None:
         print(
             f"Canvas sandbox ({args.size}, seed {args.seed}, throttle {args.throttle}/{args.throttle_status})"
         )
@@ -66,11 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         for table, count in sandbox.truth().items():
             print(f"  {table:<18} {count:>9,}")
         print("Ctrl-C to stop.", flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
+
+    serve_until_interrupted(sandbox, announce)
     return 0
 
 
