@@ -135,19 +135,15 @@ def _configured(key: str) -> bool:
     return False
 
 
-# Settings our DuckDB connections open with: DuckDB's own defaults unless `[warehouse]
-# duckdb_settings` in .dlt/config.toml sets some (for example a `memory_limit` on a small machine).
-DEFAULT_DUCKDB_SETTINGS: dict[str, Any] = {}
-
-
 def duckdb_settings() -> dict[str, Any]:
-    """The DuckDB settings our DuckDB destinations open their connections with."""
+    """The DuckDB settings our DuckDB destinations open their connections with: `[warehouse]
+    duckdb_settings` in .dlt/config.toml (for example a `memory_limit` on a small machine), else
+    none, so DuckDB keeps its own defaults."""
     try:
-        configured = dlt.config.get("warehouse.duckdb_settings", dict) or {}
+        return dict(dlt.config.get("warehouse.duckdb_settings", dict) or {})
     except Exception:  # a value that is not a table: the defaults, and the run says nothing else
         logger.warning("[warehouse] duckdb_settings is not a table of DuckDB settings; using the defaults")
-        configured = {}
-    return {**DEFAULT_DUCKDB_SETTINGS, **configured}
+        return {}
 
 
 def duckdb_destination(database: str) -> Any:

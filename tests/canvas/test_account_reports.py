@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import dlt
@@ -51,15 +50,6 @@ def sandbox(fake_time: FakeTime) -> Iterator[CanvasSandbox]:
         sb.job_clock = fake_time.clock
         sb.job_step_seconds = 1.0
         yield sb
-
-
-@pytest.fixture
-def pipeline(dlt_dir: Path) -> dlt.Pipeline:
-    return dlt.pipeline(
-        "reports_test",
-        destination=dlt.destinations.duckdb(str(dlt_dir / "warehouse.duckdb")),
-        dataset_name="canvas",
-    )
 
 
 def source(sb: CanvasSandbox, fake_time: FakeTime, timeout: float = 600.0, **kwargs: Any) -> Any:

@@ -48,15 +48,6 @@ def sandbox() -> Iterator[CanvasSandbox]:
         yield sb
 
 
-@pytest.fixture
-def pipeline(dlt_dir: Path) -> dlt.Pipeline:
-    return dlt.pipeline(
-        "canvas_engagement_test",
-        destination=dlt.destinations.duckdb(str(dlt_dir / "warehouse.duckdb")),
-        dataset_name="canvas",
-    )
-
-
 def make_api(sb: CanvasSandbox) -> CanvasApi:
     return CanvasApi(sb.base_url, sb.admin_token, policy=FAST)
 

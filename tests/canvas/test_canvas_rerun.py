@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dlt
@@ -41,15 +40,6 @@ class RecordingReads(SharedReads):
 def sandbox() -> Iterator[CanvasSandbox]:
     with CanvasSandbox(size="small", seed=7, throttle="off") as sb:
         yield sb
-
-
-@pytest.fixture
-def pipeline(dlt_dir: Path) -> dlt.Pipeline:
-    return dlt.pipeline(
-        "canvas_rerun",
-        destination=dlt.destinations.duckdb(str(dlt_dir / "warehouse.duckdb")),
-        dataset_name="canvas",
-    )
 
 
 @pytest.fixture

@@ -61,15 +61,6 @@ def sandbox() -> Iterator[CanvasSandbox]:
         yield sb
 
 
-@pytest.fixture
-def pipeline(dlt_dir: Path) -> dlt.Pipeline:
-    return dlt.pipeline(
-        "canvas_test",
-        destination=dlt.destinations.duckdb(str(dlt_dir / "warehouse.duckdb")),
-        dataset_name="canvas",
-    )
-
-
 def test_full_load_equals_sandbox_truth(sandbox: CanvasSandbox, pipeline: dlt.Pipeline) -> None:
     api = make_api(sandbox)
     load(pipeline, api)
