@@ -23,7 +23,8 @@ from pipelines.write_path import (  # noqa: E402
     lms_error_in,
     warehouse,
 )
-from sources.canvas.enrollment_sync import (  # noqa: E402
+from sources.canvas.helpers import CanvasApi  # noqa: E402
+from writeback.canvas.enrollment_sync import (  # noqa: E402
     CHANGES,
     DesiredInputError,
     Plan,
@@ -37,7 +38,6 @@ from sources.canvas.enrollment_sync import (  # noqa: E402
     plan_sync,
     scope_of,
 )
-from sources.canvas.helpers import CanvasApi  # noqa: E402
 
 PIPELINE_NAME = "canvas_enrollment_sync"
 EXIT_OK = 0

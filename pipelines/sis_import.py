@@ -27,9 +27,9 @@ from pipelines.write_path import (  # noqa: E402
     warehouse,
 )
 from sources.canvas.helpers import CanvasApi  # noqa: E402
-from sources.canvas.sis_format import Validation, validate_inputs  # noqa: E402
-from sources.canvas.sis_imports import COUNT_NAMES, SisImportClient, canvas_sis_imports, job_state  # noqa: E402
 from sources.lms_http.jobs import JobFailedError, JobPoller, JobTimeoutError, PollPolicy  # noqa: E402
+from writeback.canvas.sis_format import Validation, validate_inputs  # noqa: E402
+from writeback.canvas.sis_imports import COUNT_NAMES, SisImportClient, canvas_sis_imports, job_state  # noqa: E402
 
 PIPELINE_NAME = "canvas_sis_import"
 

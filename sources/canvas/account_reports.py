@@ -29,8 +29,8 @@ from ..lms_http.jobs import AsyncJob, JobPoller, JobState, PollPolicy
 from ..lms_http.retry import RetryPolicy
 from ..privacy import PrivacyPolicy, privacy_rules, protect_all
 from .helpers import CanvasApi
+from .sender import CanvasSender
 from .settings import PERSONAL_FIELDS, ts, typed
-from .write_api import CanvasWriter
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ class AccountReportRunner:
 
     def __init__(self, api: CanvasApi, account_id: str = "self", poller: JobPoller | None = None) -> None:
         self.api = api
-        self.writer = CanvasWriter(api)
+        self.sender = CanvasSender(api)
         self.account_id = account_id
         self.poller = poller or JobPoller(
             PollPolicy(first_delay=2.0, max_delay=60.0, timeout=3600.0), lms="Canvas"
@@ -218,7 +218,7 @@ class AccountReportRunner:
 
         def submit() -> str:
             form = {f"parameters[{k}]": _form_value(v) for k, v in parameters.items() if v is not None}
-            record = self.writer.post(base, data=form)
+            record = self.sender.post(base, data=form)
             self.records[str(record["id"])] = record
             return str(record["id"])
 
@@ -234,7 +234,7 @@ class AccountReportRunner:
             if not url:
                 logger.info("report %s %s finished without a file (nothing selected)", report, report_id)
                 return {}
-            return parse_report_file(self.writer.download(url))
+            return parse_report_file(self.sender.download(url))
 
         return AsyncJob(f"account report {report}", submit, check, download)
 

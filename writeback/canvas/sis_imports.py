@@ -9,9 +9,10 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from ..lms_http.jobs import JobState
-from .helpers import CanvasApi
-from .settings import ts, typed
+from sources.canvas.helpers import CanvasApi
+from sources.canvas.settings import ts, typed
+from sources.lms_http.jobs import JobState
+
 from .write_api import CanvasWriter
 
 SUCCEEDED = ("imported", "imported_with_messages", "restored", "partially_restored")

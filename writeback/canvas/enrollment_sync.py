@@ -22,9 +22,10 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from ..lms_http.errors import LmsApiError, LmsNotFoundError
-from .helpers import CanvasApi
-from .settings import ENROLLMENT_STATES, ts, typed
+from sources.canvas.helpers import CanvasApi
+from sources.canvas.settings import ENROLLMENT_STATES, ts, typed
+from sources.lms_http.errors import LmsApiError, LmsNotFoundError
+
 from .write_api import CanvasWriteError, CanvasWriter
 
 logger = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ import pytest
 from pipelines import enrollment_sync
 from sandbox.canvas import CanvasSandbox
 from sources.canvas import CanvasApi, canvas_source
-from sources.canvas.write_api import CanvasWriteError, CanvasWriter
 from sources.lms_http.retry import RetryPolicy
+from writeback.canvas.write_api import CanvasWriteError, CanvasWriter
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.05, max_delay=0.5)
 WRITES = ("POST ", "PUT ", "DELETE ")

@@ -1,4 +1,8 @@
-"""Canvas writes (POST, PUT, DELETE) and file downloads over CanvasApi's governed, retrying session."""
+"""Canvas requests of any method and file downloads over CanvasApi's governed, retrying session.
+
+The read side needs this too: an account report starts with a POST and ends with a download.
+The write-back package (`writeback.canvas.write_api`) builds its writer on `CanvasSender`.
+"""
 
 from __future__ import annotations
 
@@ -46,12 +50,10 @@ def canvas_message(response: Response) -> str:
     return str(body)[:300]
 
 
-class CanvasWriter:
-    """Sends writes through the same connection pool, throttle governor and retry policy as reads.
+class CanvasSender:
+    """Sends requests through the same connection pool, throttle governor and retry policy as reads.
 
     Retries happen only for throttled replies, 5xx and connection failures (the shared policy).
-    The writes this project makes are safe to repeat: Canvas reuses a matching enrollment on
-    re-POST, and state changes (conclude, reactivate) are idempotent.
     """
 
     def __init__(self, api: CanvasApi) -> None:
@@ -71,10 +73,10 @@ class CanvasWriter:
         json: Any = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
-        """One write; returns the decoded JSON reply.
+        """One request; returns the decoded JSON reply.
 
         Raises:
-            CanvasWriteError: Canvas refused this write (400/404/409/422), with its message.
+            CanvasWriteError: Canvas refused this request (400/404/409/422), with its message.
             LmsApiError: auth, permission, throttling or server failures (clear, typed errors).
         """
         rest = self.api.rest
@@ -112,12 +114,6 @@ class CanvasWriter:
 
     def post(self, path: str, **kwargs: Any) -> Any:
         return self.send("POST", path, **kwargs)
-
-    def put(self, path: str, **kwargs: Any) -> Any:
-        return self.send("PUT", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> Any:
-        return self.send("DELETE", path, **kwargs)
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.send("GET", path, params=params)
