@@ -11,9 +11,9 @@ from .institution import SIZES
 from .sandbox import BrightspaceSandbox
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Start a sandbox, print how to reach it, and serve until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m sandbox.brightspace", description=__doc__)
+def main(argv: list[str] | None = None, prog: str = "python -m sandbox.brightspace") -> int:
+    """Start a sandbox, print how to reach it, and serve until interrupted; returns the exit code."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--host", default="127.0.0.1")
@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
         print("serving; press Ctrl-C to stop", flush=True)
 
     serve_until_interrupted(sandbox, announce)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -10,18 +10,17 @@ from ..serving import interrupt_on_ctrl_c_and_term, serve_until_interrupted
 from . import CanvasSandbox
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m sandbox.canvas") -> int:
     """Parse arguments, start the sandbox and serve until Ctrl-C.
 
     Args:
         argv: Command-line arguments (default: sys.argv[1:]).
+        prog: the command's name in usage lines (`lms-sandbox canvas` when started through it).
 
     Returns:
         The process exit code.
     """
-    parser = argparse.ArgumentParser(
-        prog="python -m sandbox.canvas", description="Local Canvas LMS API simulator."
-    )
+    parser = argparse.ArgumentParser(prog=prog, description="Local Canvas LMS API simulator.")
     parser.add_argument("--size", choices=("small", "medium", "large"), default="small")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--host", default="127.0.0.1")
