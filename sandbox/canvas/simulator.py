@@ -186,7 +186,7 @@ class CanvasSandbox(ServedSandbox):
         """Zero the request counters."""
         self._stats.reset()
 
-    # ---- write path: async jobs, notifications (write_endpoints.py) -----------------------------
+    # ---- write path: async jobs, notifications (write_jobs.py) ---------------------------------
     @property
     def job_step_seconds(self) -> float:
         """Seconds per stage of an async job (SIS import, report, Progress); 0 finishes them at once."""
