@@ -1,7 +1,7 @@
 """A local D2L Brightspace (Valence) API simulator with a deterministic synthetic institution."""
 
-from .activity import Changes
-from .sandbox import BrightspaceSandbox
+from .advance import BrightspaceChanges
+from .simulator import BrightspaceSandbox
 from .throttle import ThrottleSettings
 
-__all__ = ["BrightspaceSandbox", "Changes", "ThrottleSettings"]
+__all__ = ["BrightspaceSandbox", "BrightspaceChanges", "ThrottleSettings"]

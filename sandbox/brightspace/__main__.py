@@ -8,7 +8,7 @@ import logging
 from ..faults import add_fault_arguments, plan_from_spec
 from ..serving import interrupt_on_ctrl_c_and_term, serve_until_interrupted
 from .institution import SIZES
-from .sandbox import BrightspaceSandbox
+from .simulator import BrightspaceSandbox
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m sandbox.brightspace") -> int:

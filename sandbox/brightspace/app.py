@@ -39,7 +39,7 @@ from .institution import (
     OrgUnit,
 )
 from .oauth import TokenService
-from .paging import BadRequest, object_list_page, page_size_param, paged_result_set, url_with
+from .pagination import BadRequest, object_list_page, page_size_param, paged_result_set, url_with
 from .throttle import CreditBucket
 from .timestamps import parse_utc, to_utc_string
 

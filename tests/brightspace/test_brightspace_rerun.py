@@ -18,7 +18,7 @@ import pytest
 from bench.brightspace_contenders import OUR_RESOURCES, run_floor
 from sandbox.brightspace import BrightspaceSandbox
 from sandbox.brightspace.institution import STUDENT
-from sandbox.brightspace.paging import OBJECT_LIST_PAGE_SIZE, PAGED_RESULT_SET_SIZE
+from sandbox.brightspace.pagination import OBJECT_LIST_PAGE_SIZE, PAGED_RESULT_SET_SIZE
 from sources.brightspace import helpers
 from sources.brightspace.settings import COURSE_CHILDREN, GRADE_VALUES_PAGE_SIZE
 from sources.brightspace.settings import OBJECT_LIST_PAGE_SIZE as FINAL_GRADES_PAGE_SIZE

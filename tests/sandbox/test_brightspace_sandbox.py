@@ -26,7 +26,7 @@ from sandbox.brightspace.grades import (
     ItemSpec,
     Score,
 )
-from sandbox.brightspace.paging import object_list_page, paged_result_set
+from sandbox.brightspace.pagination import object_list_page, paged_result_set
 from sandbox.brightspace.throttle import CreditBucket
 
 LP = "/d2l/api/lp/1.53"

@@ -24,7 +24,7 @@ EnrollmentKey = tuple[int, int]  # (OrgUnitId, UserId)
 
 
 @dataclass(frozen=True, slots=True)
-class Changes:
+class BrightspaceChanges:
     """What one `advance()` changed, as truth keys.
 
     Attributes:
@@ -50,7 +50,7 @@ class Changes:
     new_attendance_user_sessions: frozenset[tuple[int, int]]
 
 
-def advance(inst: Institution, step: int | None = None) -> Changes:
+def advance(inst: Institution, step: int | None = None) -> BrightspaceChanges:
     """Move the institution's clock forward by `step` seconds and simulate activity.
 
     Args:
@@ -105,7 +105,7 @@ def advance(inst: Institution, step: int | None = None) -> Changes:
         marks = _mark_attendance(inst, courses, rng, old, new)
         inst.now = new
         inst.advances += 1
-        return Changes(
+        return BrightspaceChanges(
             clock=to_datetime(new),
             new_grade_values=frozenset(new_keys),
             regraded=frozenset(regraded),

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from ..faults import Captured, FaultMiddleware, FaultPlan, request_url
 from ..serving import ServedSandbox, ServerThread
 from . import truth
-from .activity import Changes, advance
+from .advance import BrightspaceChanges, advance
 from .app import BrightspaceApp
 from .content import progress_rows
 from .datahub import DataHub
@@ -203,7 +203,7 @@ class BrightspaceSandbox(ServedSandbox):
         OrgDefinedId): `missing_in_lms`, `extra_in_lms`, `state_mismatch`."""
         return self._sis_roster.differences()
 
-    def advance(self, step: int | None = None) -> Changes:
+    def advance(self, step: int | None = None) -> BrightspaceChanges:
         """Move the clock forward `step` seconds (default a day) and change data deterministically."""
         changes = advance(self.institution, step)
         self._hub.mark_extract_time()
