@@ -14,7 +14,8 @@ from ..serving import ServedSandbox, ServerThread
 from .advance import Changes, advance_institution
 from .analytics import ENGAGEMENT_TABLES, analytics_of, engagement_keys, engagement_rows
 from .app import CanvasApp
-from .institution import Institution, build_institution
+from .generator import build_institution
+from .institution import Institution
 from .payloads import (
     account_json,
     assignment_json,
