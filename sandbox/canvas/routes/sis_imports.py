@@ -6,7 +6,8 @@ from typing import Any
 
 from ..http import NOT_FOUND, ApiError, Ctx, Reply, request_params
 from ..pagination import paginate_numbered
-from ..sis_import import SisImport, truthy
+from ..sis_csv import truthy
+from ..sis_import import SisImport
 from . import Room
 
 SIS_NOT_ROOT = "SIS imports can only be executed on root accounts"
