@@ -211,7 +211,7 @@ class Institution:
         self.courses: dict[int, Course] = {}
         self.user_courses: dict[int, list[int]] = {}
         self.admin_id = 0
-        self._build(random.Random(f"{self.seed_key}:skeleton"))
+        _SkeletonBuilder(self).build(random.Random(f"{self.seed_key}:skeleton"))
         self.org_unit_ids = sorted(self.org_units)
         self.user_ids = sorted(self.users)
         self.course_ids = sorted(self.courses)
@@ -303,16 +303,22 @@ class Institution:
             self.user_courses[user_id].remove(course.ou.id)
             self.gradebook(course).unenroll(user_id)
 
-    # -- building ------------------------------------------------------------------------------
+
+class _SkeletonBuilder:
+    """Builds an institution's skeleton: org structure, users, course offerings, sections, enrollments."""
+
+    def __init__(self, inst: Institution) -> None:
+        self.inst = inst
 
     def _add_org_unit(self, unit: OrgUnit) -> OrgUnit:
-        self.org_units[unit.id] = unit
+        self.inst.org_units[unit.id] = unit
         for parent in unit.parent_ids:
-            self.children.setdefault(parent, []).append(unit.id)
+            self.inst.children.setdefault(parent, []).append(unit.id)
         return unit
 
-    def _build(self, rng: random.Random) -> None:
-        spec = self.size
+    def build(self, rng: random.Random) -> None:
+        """Org units, users, offerings and enrollments, drawn from `rng` in a fixed order."""
+        spec = self.inst.size
         next_ou = iter(range(ROOT_ORG_UNIT_ID + 1, 10**9))
         created = epoch(2019, 7, 1, 9)
         root = self._add_org_unit(
@@ -361,9 +367,9 @@ class Institution:
 
         self._build_users(rng)
         staff_by_department = self._staff_pools(len(departments))
-        students = [u.id for u in self.users.values() if u.org_role is STUDENT]
-        for uid in self.users:
-            self.user_courses[uid] = []
+        students = [u.id for u in self.inst.users.values() if u.org_role is STUDENT]
+        for uid in self.inst.users:
+            self.inst.user_courses[uid] = []
 
         index = 0
         for template_index, template in enumerate(templates):
@@ -377,11 +383,11 @@ class Institution:
                 index += 1
 
     def _build_users(self, rng: random.Random) -> None:
-        spec = self.size
+        spec = self.inst.size
         next_id = iter(range(100, 10**9))
-        self.admin_id = next(next_id)
-        self.users[self.admin_id] = User(
-            self.admin_id,
+        self.inst.admin_id = next(next_id)
+        self.inst.users[self.inst.admin_id] = User(
+            self.inst.admin_id,
             "sandbox.api",
             None,
             "Sandbox",
@@ -415,7 +421,7 @@ class Institution:
             first_login = None if never else signup + rng.randint(3600, 20 * DAY)
             last_accessed = None if never else SANDBOX_START - rng.randint(600, 40 * DAY)
             email = f"{user_name}@{EMAIL_DOMAIN}" if rng.random() >= 0.02 else None
-            self.users[uid] = User(
+            self.inst.users[uid] = User(
                 uid,
                 user_name,
                 org_defined_id,
@@ -432,8 +438,8 @@ class Institution:
 
     def _staff_pools(self, departments: int) -> list[tuple[list[int], list[int]]]:
         pools: list[tuple[list[int], list[int]]] = [([], []) for _ in range(departments)]
-        instructors = [u.id for u in self.users.values() if u.org_role is INSTRUCTOR]
-        tas = [u.id for u in self.users.values() if u.org_role is TA]
+        instructors = [u.id for u in self.inst.users.values() if u.org_role is INSTRUCTOR]
+        tas = [u.id for u in self.inst.users.values() if u.org_role is TA]
         for i, uid in enumerate(instructors):
             pools[i % departments][0].append(uid)
         for i, uid in enumerate(tas):
@@ -480,7 +486,7 @@ class Institution:
             )
             for s in range(2 if rng.random() < 0.35 else 1)
         ]
-        mean = self.size.class_size
+        mean = self.inst.size.class_size
         size = min(len(students), rng.randint(round(mean * 0.6), round(mean * 1.4)))
         roster = sorted(rng.sample(students, size))
         instructors_pool, tas_pool = staff
@@ -500,15 +506,15 @@ class Institution:
         for uid in roster:
             section = sections[rng.randrange(len(sections))]
             enrolled_at = semester.start - rng.randint(1, 35) * DAY - rng.randint(0, DAY - 1)
-            user = self.users[uid]
+            user = self.inst.users[uid]
             last_accessed = None
             if user.last_accessed is not None and rng.random() >= 0.05:
                 last_accessed = min(user.last_accessed, semester.end - rng.randint(0, 5 * DAY))
                 last_accessed = max(last_accessed, enrolled_at + 3600)
             enrollments[uid] = Enrollment(ou.id, uid, STUDENT, enrolled_at, section.id, last_accessed)
         for uid in enrollments:
-            insort(self.user_courses[uid], ou.id)
-        self.courses[ou.id] = Course(
+            insort(self.inst.user_courses[uid], ou.id)
+        self.inst.courses[ou.id] = Course(
             index,
             ou,
             template,

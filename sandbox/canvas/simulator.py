@@ -11,22 +11,12 @@ from urllib.parse import parse_qsl
 
 from ..faults import Captured, FaultMiddleware, request_url
 from ..serving import ServedSandbox, ServerThread
+from . import truth
 from .advance import Changes, advance_institution
 from .analytics import ENGAGEMENT_TABLES, analytics_of, engagement_keys, engagement_rows
 from .app import CanvasApp
 from .generator import build_institution
 from .institution import Institution
-from .payloads import (
-    account_json,
-    assignment_json,
-    course_json,
-    enrollment_json,
-    group_json,
-    section_json,
-    submission_json,
-    term_json,
-    user_json,
-)
 from .rollcall import RollCall
 from .sis_roster import SisRoster
 from .stats import RequestStats, StatsRecorder
@@ -36,18 +26,6 @@ from .tokens import TokenStore
 log = logging.getLogger(__name__)
 
 _NEXT_LINK = re.compile(r'<[^>]*>;\s*rel="next"')
-
-TABLES = (
-    "accounts",
-    "terms",
-    "courses",
-    "sections",
-    "users",
-    "enrollments",
-    "assignment_groups",
-    "assignments",
-    "submissions",
-)
 
 
 class CanvasSandbox(ServedSandbox):
@@ -227,19 +205,7 @@ class CanvasSandbox(ServedSandbox):
         self.settle_jobs()
         if tables is not None:
             return {table: len(self.truth_keys(table)) for table in tables}
-        inst = self.institution
-        with inst.lock:
-            return {
-                "accounts": len(inst.accounts),
-                "terms": len(inst.terms),
-                "courses": len(inst.courses),
-                "sections": sum(len(c.sections) for c in inst.courses),
-                "users": len(inst.users),
-                "enrollments": sum(len(c.enrollments) for c in inst.courses),
-                "assignment_groups": sum(len(c.groups) for c in inst.courses),
-                "assignments": sum(len(c.assignments) for c in inst.courses),
-                "submissions": sum(len(inst.served_submissions(c)) for c in inst.courses),
-            }
+        return truth.counts(self.institution)
 
     def truth_keys(self, table: str) -> set[tuple[Any, ...]]:
         """Primary keys per table: `(id,)`, or `(course_id, assignment_id, user_id)` for submissions.
@@ -250,16 +216,7 @@ class CanvasSandbox(ServedSandbox):
         self.settle_jobs()
         if table in ENGAGEMENT_TABLES:
             return engagement_keys(self.institution, table)
-        inst = self.institution
-        _check_table(table)
-        with inst.lock:
-            if table == "submissions":
-                return {
-                    (c.id, s.assignment.id, s.user_id)
-                    for c in inst.courses
-                    for s in inst.served_submissions(c)
-                }
-            return {(row.id,) for row in self._records(table)}
+        return truth.keys(self.institution, table)
 
     def truth_rows(self, table: str) -> list[dict[str, Any]]:
         """The API objects of a table exactly as served with default options (submissions gain `course_id`).
@@ -270,60 +227,7 @@ class CanvasSandbox(ServedSandbox):
         self.settle_jobs()
         if table in ENGAGEMENT_TABLES:
             return engagement_rows(self.institution, table)
-        inst = self.institution
-        _check_table(table)
-        with inst.lock:
-            if table == "accounts":
-                return [account_json(a) for a in inst.accounts]
-            if table == "terms":
-                return [term_json(t) for t in inst.terms]
-            if table == "courses":
-                return [course_json(c, inst) for c in inst.courses]
-            if table == "sections":
-                return [section_json(s, c) for c in inst.courses for s in c.sections]
-            if table == "users":
-                return [user_json(u) for u in inst.users]
-            if table == "enrollments":
-                rows = []
-                for c in inst.courses:
-                    grades = inst.grades(c)
-                    rows.extend(
-                        enrollment_json(e, c, inst, grades.get(e.id)) for e in inst.ordered_enrollments(c)
-                    )
-                return rows
-            if table == "assignment_groups":
-                return [
-                    group_json(g)
-                    for c in inst.courses
-                    for g in sorted(c.groups, key=lambda g: (g.position, g.id))
-                ]
-            if table == "assignments":
-                return [assignment_json(a) for c in inst.courses for a in c.assignments]
-            rows = []
-            for c in inst.courses:
-                for s in inst.served_submissions(c):
-                    row = submission_json(s, inst)
-                    row["course_id"] = c.id
-                    rows.append(row)
-            return rows
-
-    def _records(self, table: str) -> list[Any]:
-        inst = self.institution
-        if table == "accounts":
-            return inst.accounts
-        if table == "terms":
-            return inst.terms
-        if table == "courses":
-            return inst.courses
-        if table == "users":
-            return inst.users
-        attr = {
-            "sections": "sections",
-            "enrollments": "enrollments",
-            "assignment_groups": "groups",
-            "assignments": "assignments",
-        }[table]
-        return [row for c in inst.courses for row in getattr(c, attr)]
+        return truth.rows(self.institution, table)
 
     # ---- engagement, attendance and SIS inputs (analytics.py, rollcall.py, sis_roster.py) ------
     @property
@@ -389,8 +293,3 @@ def _repeat_next_link(environ: dict[str, Any], reply: Captured) -> bool:
         link = f"{link},{own}" if link else own
     reply.set_header("link", link)
     return True
-
-
-def _check_table(table: str) -> None:
-    if table not in TABLES:
-        raise ValueError(f"unknown table {table!r}; use one of {TABLES}")
