@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import logging
 import signal
 import threading
 from collections.abc import Callable
@@ -10,7 +12,7 @@ from typing import Any, TypeVar
 
 from cheroot import wsgi
 
-from .faults import FaultMiddleware, FaultPlan
+from .faults import FaultMiddleware, FaultPlan, add_fault_arguments, plan_from_spec
 
 
 class ServerThread:
@@ -119,3 +121,38 @@ def serve_until_interrupted(sandbox: ServedSandbox, announce: Callable[[], None]
         pass
     finally:
         sandbox.stop()
+
+
+def sandbox_parser(
+    prog: str, description: str, *, sizes: list[str], seed: int, port: int
+) -> argparse.ArgumentParser:
+    """A sandbox command line's parser with the options every sandbox takes; add your own, then
+    call `parse_sandbox_args`."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--size", choices=sizes, default="small")
+    parser.add_argument("--seed", type=int, default=seed)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--throttle", choices=("off", "default", "strict"), default="default")
+    parser.add_argument("--latency", type=float, default=0.0, help="server-side delay per request, seconds")
+    return parser
+
+
+def parse_sandbox_args(
+    parser: argparse.ArgumentParser, argv: list[str] | None
+) -> tuple[argparse.Namespace, FaultPlan | None]:
+    """Parse a sandbox command line (the fault options added last), log to stderr and take Ctrl-C.
+
+    Returns:
+        The options and the fault plan they ask for (None: no faults). A bad `--faults` ends the
+        program with one usage error line.
+    """
+    add_fault_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        plan = plan_from_spec(args.faults, args.fault_seed, args.drift)
+    except ValueError as exc:
+        parser.error(str(exc))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    interrupt_on_ctrl_c_and_term()
+    return args, plan

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
-
-from ..faults import add_fault_arguments, plan_from_spec
-from ..serving import interrupt_on_ctrl_c_and_term, serve_until_interrupted
+from ..serving import parse_sandbox_args, sandbox_parser, serve_until_interrupted
 from .institution import SIZES
 from .simulator import BrightspaceSandbox
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m sandbox.brightspace") -> int:
     """Start a sandbox, print how to reach it, and serve until interrupted; returns the exit code."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
-    parser.add_argument("--size", choices=sorted(SIZES), default="small")
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8901)
-    parser.add_argument("--throttle", choices=("off", "default", "strict"), default="default")
+    parser = sandbox_parser(prog, __doc__ or "", sizes=sorted(SIZES), seed=11, port=8901)
     parser.add_argument("--ttl", type=float, default=3600.0, help="access token lifetime in seconds")
     parser.add_argument("--job-step", type=float, default=0.2, help="seconds per export job status")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
-    add_fault_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        plan = plan_from_spec(args.faults, args.fault_seed, args.drift)
-    except ValueError as exc:
-        parser.error(str(exc))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    interrupt_on_ctrl_c_and_term()
+    args, plan = parse_sandbox_args(parser, argv)
 
     sandbox = BrightspaceSandbox(
         size=args.size,

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
-
-from ..faults import add_fault_arguments, plan_from_spec
-from ..serving import interrupt_on_ctrl_c_and_term, serve_until_interrupted
+from ..serving import parse_sandbox_args, sandbox_parser, serve_until_interrupted
 from . import CanvasSandbox
 
 
@@ -20,23 +16,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m sandbox.canvas") 
     Returns:
         The process exit code.
     """
-    parser = argparse.ArgumentParser(prog=prog, description="Local Canvas LMS API simulator.")
-    parser.add_argument("--size", choices=("small", "medium", "large"), default="small")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8900)
-    parser.add_argument("--throttle", choices=("off", "default", "strict"), default="default")
+    parser = sandbox_parser(
+        prog, "Local Canvas LMS API simulator.", sizes=["small", "medium", "large"], seed=7, port=8900
+    )
     parser.add_argument("--throttle-status", type=int, choices=(403, 429), default=403)
-    parser.add_argument("--latency", type=float, default=0.0, help="server-side delay per request, seconds")
     parser.add_argument("--token-ttl", type=float, default=None, help="admin token lifetime, seconds")
-    add_fault_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        plan = plan_from_spec(args.faults, args.fault_seed, args.drift)
-    except ValueError as exc:
-        parser.error(str(exc))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    interrupt_on_ctrl_c_and_term()
+    args, plan = parse_sandbox_args(parser, argv)
     sandbox = CanvasSandbox(
         size=args.size,
         seed=args.seed,

@@ -26,6 +26,7 @@ from sandbox.canvas.grades import AssignmentFacts, GroupFacts, WorkFacts, course
 from sandbox.canvas.pagination import decode_bookmark
 from sandbox.canvas.throttle import RequestThrottle, throttled_reply
 from sandbox.canvas.tokens import TokenStore
+from tests.sandbox.cli import printed, serving
 
 TABLES = [
     "accounts",
@@ -903,34 +904,14 @@ def test_canvasapi_sees_the_throttle(status: int) -> None:
 
 
 def test_cli_prints_url_token_and_counts_and_stops_on_ctrl_c() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.canvas", "--size", "small", "--seed", "7", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        lines = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
+    command = [sys.executable, "-m", "sandbox.canvas", "--size", "small", "--seed", "7", "--port", "0"]
+    with serving(command, ready="Ctrl-C") as lines:
         out = "".join(lines)
-        base_url = next(line.split()[2] for line in lines if line.startswith("base URL:"))
-        token = next(line.split()[2] for line in lines if line.startswith("admin token:"))
+        base_url, token = printed(lines, "base URL:"), printed(lines, "admin token:")
         assert token == CanvasSandbox(seed=7).admin_token
         assert "submissions" in out
         r = requests.get(f"{base_url}/api/v1/accounts", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            _, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()  # never leave a sandbox behind
-            raise
-        assert proc.returncode == 0, err
 
 
 def test_cli_stops_on_a_ctrl_c_that_comes_while_it_starts() -> None:

@@ -4,7 +4,6 @@ through the sandbox's own command line, and refuses an unknown name in one line.
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import requests
 
 from sandbox.__main__ import SANDBOXES
 from sandbox.canvas import CanvasSandbox
+from tests.sandbox.cli import printed, serving
 
 # The installed console script sits beside the interpreter running the tests (the venv's bin/).
 LMS_SANDBOX = str(Path(sys.executable).with_name("lms-sandbox"))
@@ -44,32 +44,12 @@ def test_an_unknown_sandbox_is_refused_in_one_line() -> None:
 
 
 def test_starts_the_canvas_sandbox_and_stops_on_ctrl_c() -> None:
-    proc = subprocess.Popen(
-        [LMS_SANDBOX, "canvas", "--size", "small", "--seed", "7", "--port", "0", "--throttle", "off"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        lines = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
-        base_url = next(line.split()[2] for line in lines if line.startswith("base URL:"))
-        token = next(line.split()[2] for line in lines if line.startswith("admin token:"))
+    command = [LMS_SANDBOX, "canvas", "--size", "small", "--seed", "7", "--port", "0", "--throttle", "off"]
+    with serving(command, ready="Ctrl-C") as lines:
+        base_url, token = printed(lines, "base URL:"), printed(lines, "admin token:")
         assert token == CanvasSandbox(seed=7).admin_token
         r = requests.get(
             f"{base_url}/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}, timeout=30
         )
         assert r.status_code == 200
         assert [a["id"] for a in r.json()] == [CanvasSandbox(seed=7).root_account_id]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            _, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()  # never leave a sandbox behind
-            raise
-        assert proc.returncode == 0, err
