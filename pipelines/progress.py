@@ -148,6 +148,9 @@ class _LiveDisplay:
         self._live = Live(
             console=console,
             transient=True,
+            # stdout printed meanwhile goes above the line; stderr is left alone, so errors stay on
+            # stderr even when only stdout is a terminal
+            redirect_stderr=False,
             refresh_per_second=REFRESH_PER_SECOND,
             get_renderable=self._render,
         )
@@ -177,7 +180,7 @@ def show_progress(
     """
     out = out or sys.stdout
     progress = LoadProgress(stats)
-    console = Console(file=out)
+    console = Console(file=out, soft_wrap=True)  # lines printed above the status line keep their breaks
     live = console.is_terminal and not console.is_dumb_terminal
     display: _LiveDisplay | _PlainDisplay = (
         _LiveDisplay(progress, console) if live else _PlainDisplay(progress, out)
