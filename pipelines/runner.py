@@ -24,6 +24,7 @@ from pipelines.lms_inputs import (
     report_rejected_files,
     schema_table_counts,
 )
+from pipelines.progress import show_progress
 from pipelines.run_report import (
     STATUS_FAILED,
     STATUS_SUCCEEDED,
@@ -125,7 +126,8 @@ def load_and_report(
         )
     pending_before = _pending_packages(pipeline)
     try:
-        outcome = _load(title, pipeline, source, stats, resources, args, timer, report)
+        with show_progress(pipeline, stats):
+            outcome = _load(title, pipeline, source, stats, resources, args, timer, report)
     except Exception as exc:
         if find_cause(exc, DataValidationError) is not None:
             _abort_new_packages(pipeline, pending_before)

@@ -1,5 +1,5 @@
 -- Canvas's four course scores per student enrollment, computed from the gradebook
--- (grade-calculation.md A.5-A.6): weighted by group (re-normalised upward only, groups with no
+-- (docs/grade-calculation.md A.5-A.6): weighted by group (re-normalised upward only, groups with no
 -- points possible ignored) or by points; rounded half up to 2 decimals once, at the end.
 with groups as (
     select * from {{ ref('int_canvas_assignment_groups_dropped') }}

@@ -1,5 +1,5 @@
 -- What Canvas's grade calculator counts of each gradebook row, in each of the four stored scores
--- (grade-calculation.md A.1-A.3): posted or unposted, current (ungraded left out) or final
+-- (docs/grade-calculation.md A.1-A.3): posted or unposted, current (ungraded left out) or final
 -- (ungraded as 0). Rows the calculator leaves out are not emitted.
 with gradebook as (
     select * from {{ ref('int_gradebook_unioned') }}
