@@ -297,7 +297,10 @@ class BrightspaceApp:
             return endpoint, self.on_token(request)
         decision = None
         if endpoint not in PUBLIC_ENDPOINTS:
-            if not self.tokens.check_access(request.headers.get("Authorization")):
+            refusal = self.tokens.refusal(request.headers.get("Authorization"))
+            if refusal == "refresh_token_not_persisted":  # a test's check, see oauth.py
+                return endpoint, _json({"error": refusal}, 400)
+            if refusal is not None:
                 response = _json({"error": "invalid_token"}, 401)
                 response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
                 return endpoint, response
