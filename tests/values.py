@@ -22,7 +22,7 @@ Row = dict[str, Any]
 def _flatten(row: Mapping[str, Any], naming: Any, json_columns: set[str], prefix: str = "") -> Row:
     out: Row = {}
     for key, value in row.items():
-        name = naming.normalize_identifier(key)
+        name = naming.normalize_path(key)  # a pre-flattened `a__b` keeps its separator
         path = f"{prefix}__{name}" if prefix else name
         if path in json_columns:
             out[path] = value
