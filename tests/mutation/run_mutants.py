@@ -4,6 +4,7 @@ On demand, never in CI (slow: each mutant runs its tests). Run from the reposito
 
     python tests/mutation/run_mutants.py            # every mutant
     python tests/mutation/run_mutants.py --list     # names only
+    python tests/mutation/run_mutants.py --check    # every anchor still found? (no tests run)
     python tests/mutation/run_mutants.py --only cursor-overlap-0 --only redact-unchanged
 
 Each mutant names a file, an exact snippet of it and the snippet's replacement, so it survives code
@@ -67,7 +68,7 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
         (
             "tests/canvas/test_canvas_source.py::test_full_load_equals_sandbox_truth",
-            "tests/canvas/test_canvas_values.py",
+            "tests/canvas/test_canvas_values.py::test_every_table_equals_the_sandbox_after_full_and_incremental_runs",
         ),
     ),
     Mutant(
@@ -122,7 +123,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "cursor-overlap-0",
         "submissions cursor overlap set to 0",
         (Edit("sources/canvas/settings.py", "DEFAULT_OVERLAP_SECONDS = 300", "DEFAULT_OVERLAP_SECONDS = 0"),),
-        CURSOR_TESTS + ("tests/canvas/test_canvas_source.py", "tests/canvas/test_canvas_rerun.py"),
+        CURSOR_TESTS,
     ),
     Mutant(
         "cursor-300s-past-unread",
@@ -134,7 +135,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "since = _parse(self.state.get(field) or EPOCH) + self.overlap",
             ),
         ),
-        CURSOR_TESTS + ("tests/canvas/test_canvas_source.py", "tests/canvas/test_canvas_rerun.py"),
+        CURSOR_TESTS,
     ),
     Mutant(
         "cursor-from-real-clock",
@@ -203,17 +204,50 @@ MUTANTS: tuple[Mutant, ...] = (
         TOKEN_TESTS,
     ),
     Mutant(
-        "grade-value-object-id-from-user",
-        "Brightspace grade values take the grade object id from the wrong field",
+        "points-numerator-from-denominator",
+        "Brightspace grade values and final grades take PointsNumerator from PointsDenominator",
         (
             Edit(
                 "sources/brightspace/shaping.py",
-                '"GradeObjectId": int(block["GradeObjectIdentifier"]),\n        "UserId": user_id,',
-                '"GradeObjectId": int(block["GradeObjectIdentifier"]),\n        "UserId": user_id,\n'
-                '        "PointsNumerator": block.get("PointsDenominator"),',
+                "    row = {k: value.get(k) for k in _VALUE_FIELDS}\n",
+                "    row = {k: value.get(k) for k in _VALUE_FIELDS}\n"
+                '    row["PointsNumerator"] = value.get("PointsDenominator")\n',
             ),
         ),
-        ("tests/brightspace/test_brightspace_values.py",),
+        (
+            "tests/brightspace/test_brightspace_values.py::test_every_table_equals_the_sandbox_after_full_and_incremental_runs",
+        ),
+    ),
+    Mutant(
+        "enrollment-current-score-from-final",
+        "Canvas enrollments load final_* grades into the current_* columns",
+        (
+            Edit(
+                "sources/canvas/helpers.py",
+                'row[f"grades__{key}"] = grades.get(key)',
+                'row[f"grades__{key}"] = grades.get(key.replace("current", "final"))',
+            ),
+        ),
+        (
+            "tests/canvas/test_canvas_values.py::test_every_table_equals_the_sandbox_after_full_and_incremental_runs",
+        ),
+    ),
+    Mutant(
+        "submission-graded-at-from-submitted-at",
+        "Canvas submissions load submitted_at into graded_at (a swapped column)",
+        (
+            Edit(
+                "sources/canvas/helpers.py",
+                "def shape_submission(row: dict[str, Any], course_id: int) -> dict[str, Any]:\n"
+                "    row = {k: v for k, v in row.items() if k not in _EMBEDDED}\n",
+                "def shape_submission(row: dict[str, Any], course_id: int) -> dict[str, Any]:\n"
+                "    row = {k: v for k, v in row.items() if k not in _EMBEDDED}\n"
+                '    row["graded_at"] = row.get("submitted_at") or row.get("graded_at")\n',
+            ),
+        ),
+        (
+            "tests/canvas/test_canvas_values.py::test_every_table_equals_the_sandbox_after_full_and_incremental_runs",
+        ),
     ),
 )
 
@@ -277,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--only", action="append", default=[], help="run only this mutant (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary tree (printed)")
+    parser.add_argument("--check", action="store_true", help="only check that every anchor is found")
     args = parser.parse_args(argv)
     chosen = [m for m in MUTANTS if not args.only or m.name in args.only]
     unknown = set(args.only) - {m.name for m in MUTANTS}
@@ -289,6 +324,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     files = tracked_files()
+    if args.check:
+        problems = [note for m in chosen for e in m.edits for path, note in [locate(ROOT, e, files)] if note]
+        for note in problems:
+            print(note)
+        print(
+            f"{len(chosen)} mutants, {sum(len(m.edits) for m in chosen)} anchors: {len(problems)} moved or missing"
+        )
+        return 2 if any(n.startswith("ANCHOR NOT FOUND") for n in problems) else 0
     tree = Path(tempfile.mkdtemp(prefix="mutants-"))
     for name in files:
         target = tree / name
