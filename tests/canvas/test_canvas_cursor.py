@@ -94,3 +94,23 @@ def test_a_server_clock_ahead_or_behind_the_clients(
     assert_loaded_exactly(pipeline, sandbox, load_submissions(pipeline, sandbox), changes)
     late = sandbox.commit_at_cursors()
     assert_loaded_exactly(pipeline, sandbox, load_submissions(pipeline, sandbox), late)
+
+
+def test_late_commits_are_stamped_in_the_cursors_second_and_leave_the_clock(sandbox: CanvasSandbox) -> None:
+    def latest(field: str) -> dict[int, str]:
+        best: dict[int, str] = {}
+        for row in sandbox.truth_rows("submissions"):
+            if row[field] and row[field] > best.get(row["course_id"], ""):
+                best[row["course_id"]] = row[field]
+        return best
+
+    submitted, graded = latest("submitted_at"), latest("graded_at")
+    clock = sandbox.institution.clock
+    changes = sandbox.commit_at_cursors()
+    rows = {(r["course_id"], r["assignment_id"], r["user_id"]): r for r in sandbox.truth_rows("submissions")}
+    assert changes.submitted and changes.graded
+    assert all(rows[k]["submitted_at"] == submitted[k[0]] for k in changes.submitted)
+    assert all(
+        rows[k]["graded_at"] == graded[k[0]] and rows[k]["workflow_state"] == "graded" for k in changes.graded
+    )
+    assert sandbox.institution.clock == clock
