@@ -4,8 +4,9 @@ Columns follow D2L's BDS schema pages (mforest-gsu/d2l-datahub-cli:schema/datase
 mirrors them). The sandbox has no quiz, dropbox or discussion tools of its own, so these rows are drawn
 from the grade book: a graded value of a "Quizzes" item is a completed quiz attempt, of a "Dropbox" item
 an assignment submission, of a "Discussions" item one to three discussion posts. Course Access holds a
-row per day on which a student had a grade or an attendance mark in the course; Content User Progress
-holds the records of `{ou}/content/userprogress/`. Enrollments and Withdrawals logs every enrollment and
+row per day on which a student attended a class (any mark but Absent) or visited content; Content User
+Progress holds the records of `{ou}/content/userprogress/`; a withdrawal deletes none of these activity
+rows. Enrollments and Withdrawals logs every enrollment and
 every withdrawal the Data Hub saw between two extracts (`HubEvents`).
 
 Deletions (UNCONFIRMED where the schema pages are silent): a deleted post or quiz attempt stays in the
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .content import course_progress
@@ -62,7 +63,7 @@ def posts_of(item_id: int, user_id: int) -> int:
 
 
 def _graded(inst: Institution, scope: Scope, tool: str) -> Iterator[tuple[int, GradeItem, int, float, int]]:
-    """(org unit, item, user id, points, modified) of each graded value of an enrolled student."""
+    """(org unit, item, user id, points, modified) of each graded value, withdrawn students' too."""
     for course in scope.courses:
         book = inst.gradebook(course)
         for k, item in enumerate(book.items):
@@ -70,8 +71,16 @@ def _graded(inst: Institution, scope: Scope, tool: str) -> Iterator[tuple[int, G
                 continue
             states, points, modified = book.state[k], book.points[k], book.modified[k]
             for s, uid in enumerate(book.students):
-                if states[s] == GRADED and book.enrolled[s]:
+                if states[s] == GRADED:  # a withdrawal deletes no activity
                     yield book.ou, item, uid, points[s], modified[s]
+
+
+def _withdrawn(scope: Scope) -> dict[int, dict[int, Enrollment]]:
+    """Withdrawn enrollments by org unit and user."""
+    out: dict[int, dict[int, Enrollment]] = {}
+    for e, _ in scope.events.withdrawals if scope.events else ():
+        out.setdefault(e.org_unit_id, {})[e.user_id] = e
+    return out
 
 
 def _deleted(scope: Scope, name: str, row_id: int) -> int | None:
@@ -174,25 +183,24 @@ def assignment_submissions(inst: Institution, scope: Scope) -> Iterator[Row]:
 def course_access(inst: Institution, scope: Scope) -> Iterator[Row]:
     """Course Access: (OrgUnitId, UserId, DayAccessed) for each day a student was active in a course.
 
-    Active means a grade value or an attendance mark dated that day; a day row first appears in the
-    differential of its first activity.
+    Active means attending a class meeting (any mark but Absent) or visiting content that day: events
+    that never change, so a day once listed stays. A day row first appears in the differential of its
+    first activity.
     """
+    withdrawn = _withdrawn(scope)
     for course in scope.courses:
         events: list[tuple[int, int]] = []  # (user id, instant) of each activity
-        book = inst.gradebook(course)
-        for k in range(len(book.items)):
-            states, modified = book.state[k], book.modified[k]
-            events += [
-                (uid, modified[s]) for s, uid in enumerate(book.students) if states[s] and book.enrolled[s]
-            ]
         register = inst.attendance(course)
+        symbols = register.scheme.symbols
         for j in range(len(register.sessions)):
             marks, modified = register.marks[j], register.modified[j]
             events += [
                 (uid, modified[s])
                 for s, uid in enumerate(register.students)
-                if marks[s] and uid in course.enrollments
+                if marks[s] and symbols[marks[s] - 1].name != "Absent"
             ]
+        everyone = replace(course, enrollments={**withdrawn.get(course.ou.id, {}), **course.enrollments})
+        events += [(p.user_id, p.last_visited) for p in course_progress(inst, everyone) if p.last_visited]
         first_seen: dict[tuple[int, int], int] = {}
         for uid, when in events:
             key = (uid, when - when % DAY)
@@ -203,9 +211,12 @@ def course_access(inst: Institution, scope: Scope) -> Iterator[Row]:
 
 
 def content_user_progress(inst: Institution, scope: Scope) -> Iterator[Row]:
-    """Content User Progress: the records `{ou}/content/userprogress/` serves, in BDS columns."""
+    """Content User Progress: the records `{ou}/content/userprogress/` serves, in BDS columns, and
+    those of withdrawn students (the route leaves them out; the data set keeps them)."""
+    withdrawn = _withdrawn(scope)
     for course in scope.courses:
-        for p in course_progress(inst, course):
+        everyone = replace(course, enrollments={**withdrawn.get(course.ou.id, {}), **course.enrollments})
+        for p in course_progress(inst, everyone):
             changed = max(p.last_visited or 0, p.completed_date or 0) or course.term_start
             yield (
                 changed,
