@@ -179,8 +179,19 @@ def bds_resource(
     def rows_of(extract: ExtractInfo) -> Iterator[list[dict[str, Any]]]:
         return read_csv_rows(catalogue.download(extract), data_set)
 
-    def replaced(batch: list[dict[str, Any]]) -> Any:
-        return dlt.mark.with_hints(batch, dlt.mark.make_hints(write_disposition="replace"))
+    columns = column_hints(data_set)
+    flags = "is_deleted" in columns and bool(key)
+
+    def hinted(batch: list[dict[str, Any]], full: bool) -> Any:
+        # a Full replaces the table; differentials merge, and delete the rows they flag IsDeleted
+        # (hard_delete is set only then: dlt warns about it on a replace)
+        hints = dlt.mark.make_hints(
+            write_disposition="replace" if full else "merge",
+            columns=[{**columns["is_deleted"], "name": "is_deleted", "hard_delete": not full}]
+            if flags
+            else None,
+        )
+        return dlt.mark.with_hints(batch, hints)
 
     def load() -> Iterator[Any]:
         state = dlt.current.resource_state()
@@ -211,15 +222,15 @@ def bds_resource(
                     row = changes.pop(key_of(row), row) if key else row
                     if not row.get("IsDeleted"):
                         batch.append(row)
-                yield replaced(batch)
+                yield hinted(batch, full=True)
             rest = [row for row in changes.values() if not row.get("IsDeleted")]
             if rest:
-                yield replaced(rest)
+                yield hinted(rest, full=True)
         else:
             logger.info("%s: %d differential(s)", data_set.name, len(plan.differentials))
             rows = list(changes.values())
             for start in range(0, len(rows), 5000):
-                yield rows[start : start + 5000]
+                yield hinted(rows[start : start + 5000], full=False)
         # committed with this package: a run that dies first applies the same extracts again
         state["watermark"] = plan.last.watermark()
 
@@ -228,5 +239,7 @@ def bds_resource(
         name=data_set.table,
         primary_key=primary_key_of(data_set) if key else None,
         write_disposition="merge" if key else "replace",
-        columns=column_hints(data_set),
+        columns={
+            name: {k: v for k, v in hint.items() if k != "hard_delete"} for name, hint in columns.items()
+        },
     )
