@@ -33,7 +33,7 @@ from dlt.sources import DltResource
 
 from ..lms_http.errors import LmsApiError, LmsNotFoundError, LmsPermissionError
 from .bds_catalogue import BDS_SCOPE_HINT, DataHubSet
-from .datahub import DataSetNotFoundError, column_hints, parse_utc, primary_key_of, read_csv_rows
+from .datahub import DataSetNotFoundError, column_hints, parse_utc, primary_key_of, read_csv_rows, snake_case
 from .helpers import BrightspaceApi
 
 logger = logging.getLogger(__name__)
@@ -185,12 +185,12 @@ def bds_resource(
     def hinted(batch: list[dict[str, Any]], full: bool) -> Any:
         # a Full replaces the table; differentials merge, and delete the rows they flag IsDeleted
         # (hard_delete is set only then: dlt warns about it on a replace)
-        hints = dlt.mark.make_hints(
-            write_disposition="replace" if full else "merge",
-            columns=[{**columns["is_deleted"], "name": "is_deleted", "hard_delete": not full}]
-            if flags
-            else None,
-        )
+        extra: list[dict[str, Any]] = []
+        if flags:
+            extra.append({**columns["is_deleted"], "name": "is_deleted", "hard_delete": not full})
+        if not data_set.types and batch:  # an untyped data set: text, not what dlt would infer
+            extra += [{"name": snake_case(c), "data_type": "text", "nullable": True} for c in batch[0]]
+        hints = dlt.mark.make_hints(write_disposition="replace" if full else "merge", columns=extra or None)
         return dlt.mark.with_hints(batch, hints)
 
     def load() -> Iterator[Any]:

@@ -44,6 +44,11 @@ def column_hints(data_set: DataHubSet) -> dict[str, dict[str, Any]]:
     return hints
 
 
+def snake_case(column: str) -> str:
+    """A CSV column's name as a table column (dlt's snake_case)."""
+    return _naming.normalize_identifier(column)
+
+
 def primary_key_of(data_set: DataHubSet) -> tuple[str, ...]:
     """A data set's primary key as table column names (snake_case)."""
     return tuple(_naming.normalize_identifier(c) for c in data_set.primary_key)
