@@ -262,4 +262,15 @@ PERSONAL_FIELDS: dict[str, dict[str, str]] = {
     "grade_values": {"org_defined_id": "sis_ids", "comments": "other", "private_comments": "other"},
     "final_grades": {"org_defined_id": "sis_ids", "comments": "other", "private_comments": "other"},
     "grade_results": {"comments": "other", "private_comments": "other"},
+    # Brightspace Data Sets (bds_catalogue.py); an untyped data set's columns are not known here
+    "bds_users": {
+        "first_name": "names",
+        "middle_name": "names",
+        "last_name": "names",
+        "user_name": "login_ids",
+        "external_email": "emails",
+        "org_defined_id": "sis_ids",
+    },
+    "discussion_posts": {"thread": "other"},
+    "assignment_submissions": {"feedback": "other"},
 }
