@@ -38,6 +38,7 @@ import threading
 import time
 import uuid
 import zipfile
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -352,19 +353,37 @@ class DataHub:
         return next(e for e in self.extracts(data_set) if (e.since is None) == full)
 
     def extract_zip(self, extract: Extract) -> bytes:
-        """The extract's ZIP (built on demand from a snapshot; cached until the data changes)."""
+        """The extract's ZIP (built with every listed extract of its data set; cached until the data
+        changes)."""
+        with self._lock:
+            cached = self._zip_cache.get(extract.id)
+        if cached is not None and cached[0] == self.institution.advances:
+            return cached[1]
+        return self._build_extracts(extract.data_set)[extract.id]
+
+    def _build_extracts(self, data_set: DataSet) -> dict[str, bytes]:
+        """Every listed extract of a data set from one pass over a snapshot of its rows: a row goes to
+        each Full created at or after its change and to the differential whose period holds it."""
         inst = self.institution
-        since = None if extract.since is None else extract.since + 1
+        extracts = self.extracts(data_set)
         with inst.lock:
             version = inst.advances
-            cached = self._zip_cache.get(extract.id)
-            if cached is not None and cached[0] == version:
-                return cached[1]
-            scope = scope_for(inst, None, since, extract.created + 1, frozen=True, events=self.events())
-        content, _ = build_zip(extract.data_set, rows_of(inst, extract.data_set, scope))
+            scope = scope_for(inst, frozen=True, events=self.events())
+        fulls = [e for e in extracts if e.since is None]
+        diffs = sorted((e for e in extracts if e.since is not None), key=lambda e: e.created)
+        ends = [e.created for e in diffs]
+        buckets: dict[str, list[list[Value]]] = {e.id: [] for e in extracts}
+        for changed_at, row in data_set.rows(inst, scope):
+            for full in fulls:
+                if changed_at <= full.created:
+                    buckets[full.id].append(row)
+            n = bisect_left(ends, changed_at)  # the first differential ending at or after the change
+            if n < len(diffs) and diffs[n].since is not None and diffs[n].since < changed_at:
+                buckets[diffs[n].id].append(row)
+        built = {extract_id: build_zip(data_set, rows)[0] for extract_id, rows in buckets.items()}
         with self._lock:
-            self._zip_cache[extract.id] = (version, content)
-        return content
+            self._zip_cache.update((extract_id, (version, content)) for extract_id, content in built.items())
+        return built
 
     def live_rows(self, name: str) -> list[dict[str, Value]]:
         """The rows of a BDS data set now, deleted ones (IsDeleted) left out: what a loader must hold."""
