@@ -29,6 +29,7 @@ from pipelines.runner import (  # noqa: E402
 from pipelines.shards import WarehouseStageTimer, shard_from_args, shard_pipeline_name, shared_destination  # noqa: E402
 from pipelines.transform import add_transform_arguments  # noqa: E402
 from sources.brightspace import brightspace_source, connect  # noqa: E402
+from sources.brightspace.bds_catalogue import DEFAULT_DATA_SET_TABLES  # noqa: E402
 from sources.brightspace.settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL  # noqa: E402
 from sources.lms_http.retry import RetryPolicy  # noqa: E402
 
@@ -44,12 +45,8 @@ RESOURCES = [
     "grade_objects",
     "grade_values",
     "final_grades",
-    "attendance_registers",
-    "attendance_sessions",
-    "attendance_user_sessions",
-    "attendance_schemes",
-    "grade_results",
     "content_user_progress",
+    *DEFAULT_DATA_SET_TABLES,  # Brightspace Data Sets: attendance, engagement, ... (bds_catalogue.py)
 ]
 MISSING_CONFIG = """\
 No Brightspace connection is configured. Set these (or run with --demo to load the local sandbox):

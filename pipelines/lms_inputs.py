@@ -94,7 +94,12 @@ def schema_table_counts(pipeline: Pipeline, schema_name: str, tables: list[str])
 
 def describe_skipped(item: dict[str, Any]) -> str:
     """One skipped scope as a summary line: a course, an org unit or a file."""
-    for scope, label in (("course_id", "course"), ("org_unit_id", "org unit"), ("file", "file")):
+    for scope, label in (
+        ("course_id", "course"),
+        ("org_unit_id", "org unit"),
+        ("file", "file"),
+        ("data_set", "data set"),
+    ):
         if scope in item:
             return f"{item['resource']} of {label} {item[scope]}"
     return str(item.get("resource"))

@@ -284,6 +284,9 @@ HEADLINE_QUERIES: dict[str, str] = {
         "select sum(present_count + late_count) * 100.0 "
         "/ nullif(sum(present_count + late_count + absent_count), 0) from {s}.attendance_weekly"
     ),
+    "attendance marks from Brightspace Data Sets": (
+        "select sum(recorded_count) from {s}.attendance_weekly where lms = 'brightspace'"
+    ),
     "students with engagement data": (
         "select sum(case when has_engagement_data then 1 else 0 end) from {s}.engagement_students"
     ),
