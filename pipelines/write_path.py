@@ -12,7 +12,7 @@ from typing import Any
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
-from pipelines.shards import duckdb_destination
+from pipelines.warehouse import duckdb_destination
 from sources.lms_http.errors import LmsApiError
 
 # The extract (pipelines/canvas_pipeline.py) loads DuckDB's canvas_pipeline.duckdb; the write-path
