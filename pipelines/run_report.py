@@ -61,7 +61,7 @@ def format_summary(
     loaded: dict[str, int],
     totals: dict[str, int],
     http: dict[str, Any],
-    timer: StageTimer,
+    seconds: dict[str, float],
 ) -> str:
     """A short human-readable report of one run."""
     lines = [f"== {title} =="]
@@ -74,8 +74,8 @@ def format_summary(
         f"requests: {http.get('requests', 0)}  throttled replies: {http.get('throttled', 0)}  "
         f"retries: {retries}  governor waits: {http.get('governor_waits', 0)}"
     )
-    stages = "  ".join(f"{k} {v:.2f}s" for k, v in timer.seconds.items())
-    lines.append(f"time: {stages}  total {sum(timer.seconds.values()):.2f}s")
+    stages = "  ".join(f"{k} {v:.2f}s" for k, v in seconds.items())
+    lines.append(f"time: {stages}  total {sum(seconds.values()):.2f}s")
     return "\n".join(lines)
 
 
