@@ -84,9 +84,7 @@ def make_api(
 def load(
     pipeline: dlt.Pipeline, api: BrightspaceApi, resources: list[str] | None = None, **kwargs: Any
 ) -> Any:
-    source = brightspace_source(
-        base_url=api.base_url, client_id="unused", client_secret="unused", api=api, **kwargs
-    )
+    source = brightspace_source(api=api, **kwargs)
     if resources:
         source = source.with_resources(*resources)
     info = pipeline.run(source)
@@ -346,7 +344,7 @@ def test_tokens_never_reach_state_trace_logs_or_files(
 def test_export_job_error_is_a_clear_error(sandbox: BrightspaceSandbox, pipeline: dlt.Pipeline) -> None:
     sandbox.fail_next_export = True
     with pytest.raises(Exception) as info:
-        load(pipeline, make_api(sandbox), resources=["attendance_registers"], token_store=None)
+        load(pipeline, make_api(sandbox), resources=["attendance_registers"])
     err = find_cause(info.value, JobFailedError)
     assert isinstance(err, JobFailedError)
     assert "Attendance Registers" in str(err) and err.job_id in str(err) and "Error" in str(err)
