@@ -7,7 +7,6 @@ import logging
 import sys
 from contextlib import ExitStack
 
-import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
 from pipelines.lms_inputs import write_canvas_demo_inputs
@@ -21,7 +20,7 @@ from pipelines.runner import (
     main_with_clear_errors,
 )
 from pipelines.shards import shard_from_args
-from sources.canvas import CanvasApi
+from sources.canvas import CanvasSettings, canvas_settings
 
 PIPELINE_NAME = "canvas_pipeline"
 RESOURCES = list(CANVAS_RESOURCES)
@@ -53,37 +52,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def resolve_connection() -> tuple[str, str]:
-    """The Canvas base URL and token from dlt config and secrets."""
-    try:
-        base_url = dlt.config["sources.canvas.base_url"]
-        token = dlt.secrets["sources.canvas.access_token"]
-    except (KeyError, ConfigFieldMissingException):
-        base_url, token = None, None
-    if not base_url or not token:
-        raise SystemExit(MISSING_CONFIG)
-    return str(base_url), str(token)
+def connection_settings(
+    args: argparse.Namespace, stack: ExitStack
+) -> tuple[CanvasSettings, dict[str, str | None]]:
+    """The Canvas settings (the sandbox's host and token with --demo, else `[sources.canvas]`) and
+    the demo's input files."""
+    if not args.demo:
+        try:
+            return canvas_settings(max_in_flight=args.max_in_flight), {}
+        except ConfigFieldMissingException:
+            raise SystemExit(MISSING_CONFIG) from None
+    from sandbox.canvas import CanvasSandbox
+
+    sandbox = stack.enter_context(CanvasSandbox(size=args.size, seed=args.seed, throttle=args.throttle))
+    logger.info("sandbox Canvas (%s) at %s", args.size, sandbox.base_url)
+    print(f"Started the sandbox Canvas ({args.size} institution) at {sandbox.base_url}")
+    inputs = write_canvas_demo_inputs(sandbox, stack, args.rollcall_dir, args.sis_roster)
+    settings = canvas_settings(
+        base_url=sandbox.base_url, access_token=sandbox.admin_token, max_in_flight=args.max_in_flight
+    )
+    return settings, inputs
 
 
 def run(args: argparse.Namespace) -> LoadOutcome:
     """Run one load and print its summary."""
     shard = shard_from_args(args.account, int_list(args.terms), int_list(args.courses))
     with ExitStack() as stack:
-        inputs: dict[str, str | None] = {}
-        if args.demo:
-            from sandbox.canvas import CanvasSandbox
-
-            sandbox = stack.enter_context(
-                CanvasSandbox(size=args.size, seed=args.seed, throttle=args.throttle)
-            )
-            logger.info("sandbox Canvas (%s) at %s", args.size, sandbox.base_url)
-            print(f"Started the sandbox Canvas ({args.size} institution) at {sandbox.base_url}")
-            inputs = write_canvas_demo_inputs(sandbox, stack, args.rollcall_dir, args.sis_roster)
-            base_url, token = sandbox.base_url, sandbox.admin_token
-        else:
-            base_url, token = resolve_connection()
-        client = CanvasApi(base_url, token, max_in_flight=args.max_in_flight)
-        return load_and_print("Canvas load", load_request(args, "canvas", client, shard, **inputs))
+        settings, inputs = connection_settings(args, stack)
+        request = load_request(args, "canvas", settings.client(), shard, **inputs)
+        return load_and_print("Canvas load", request)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,6 +49,10 @@ class BrightspaceSettings(BaseConfiguration):
     retry_base_delay: float = 1.0
     request_timeout: float = 60.0
 
+    def retry_policy(self) -> RetryPolicy:
+        """The retries `retry_max_attempts` and `retry_base_delay` describe."""
+        return RetryPolicy(max_attempts=self.retry_max_attempts, base_delay=self.retry_base_delay)
+
     def client(
         self,
         policy: RetryPolicy | None = None,

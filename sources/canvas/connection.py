@@ -35,6 +35,10 @@ class CanvasSettings(BaseConfiguration):
     retry_base_delay: float = 1.0
     request_timeout: float = 60.0
 
+    def retry_policy(self) -> RetryPolicy:
+        """The retries `retry_max_attempts` and `retry_base_delay` describe."""
+        return RetryPolicy(max_attempts=self.retry_max_attempts, base_delay=self.retry_base_delay)
+
     def client(self, policy: RetryPolicy | None = None) -> CanvasApi:
         """A client for one run (its own request statistics)."""
         return CanvasApi(

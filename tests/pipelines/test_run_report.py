@@ -26,6 +26,7 @@ from pipelines.run_report import (
 )
 from sandbox.brightspace import BrightspaceSandbox
 from sandbox.canvas import CanvasSandbox
+from sources.brightspace import BrightspaceSettings
 from sources.lms_http.retry import RetryPolicy
 from sources.lms_http.stats import RequestStats
 
@@ -110,7 +111,9 @@ def test_shard_run_names_its_shard_and_counts_retries_by_cause(
 ) -> None:
     # backoff without real waiting: retries go out at once
     monkeypatch.setattr(
-        brightspace_pipeline, "RetryPolicy", lambda: RetryPolicy(base_delay=0.0, max_delay=0.0, jitter=False)
+        BrightspaceSettings,
+        "retry_policy",
+        lambda settings: RetryPolicy(base_delay=0.0, max_delay=0.0, jitter=False),
     )
     with BrightspaceSandbox(size="small", seed=11, throttle="off", job_step_seconds=0.0) as sb:
         org_unit = min(k[0] for k in sb.truth_keys("courses"))
