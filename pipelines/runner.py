@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pipelines.config_errors import describe_config_error
 from pipelines.load import (
     SCHEMA_CONTRACTS,
     LoadOutcome,
@@ -59,7 +60,12 @@ def add_run_arguments(parser: argparse.ArgumentParser, pipeline_name: str, rollc
     parser.add_argument(
         "--full-refresh", action="store_true", help="drop this source's tables and state, then load all"
     )
-    parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the token")
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=None,
+        help="most concurrent requests for the token (default: [sources.<lms>] max_in_flight, else 8)",
+    )
     if rollcall:
         parser.add_argument(
             "--rollcall-dir",
@@ -208,7 +214,11 @@ def main_with_clear_errors(run: Callable[[argparse.Namespace], LoadOutcome], arg
     except Exception as exc:
         cause = clear_error(exc)
         if cause is None:
-            raise
+            setting = describe_config_error(exc)
+            if setting is None:
+                raise
+            print(f"error: {setting}", file=sys.stderr)
+            return 1
         hint = ""
         if args.strict and isinstance(cause, LmsPermissionError):
             hint = (

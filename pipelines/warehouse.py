@@ -7,7 +7,7 @@ import logging
 import os
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -75,15 +75,26 @@ def shared_destination(destination: str, base_pipeline_name: str, pipeline_name:
 
 
 def _postgres_destination(pipeline_name: str) -> Any:
-    """A Postgres destination for a configured URL without a password (a trust-auth or peer-auth
-    server): dlt requires a password, so the URL gets an empty one. None for anything else."""
+    """A Postgres destination for configured credentials without a password (a trust-auth or
+    peer-auth server), as a URL or as fields: dlt requires a password, so it gets an empty one.
+    None for anything else (dlt's configuration then applies as usual)."""
     for key in (f"{pipeline_name}.destination.postgres.credentials", "destination.postgres.credentials"):
         try:
             value = dlt.secrets.get(key) or dlt.config.get(key)
         except Exception:  # a provider that cannot read the key has no value for it
             continue
-        if not isinstance(value, str):
+        if not value:
             continue
+        if (
+            isinstance(value, Mapping)
+            and value.get("username")
+            and value.get("host")
+            and not value.get("password")
+        ):
+            port = f":{value['port']}" if value.get("port") else ""
+            value = f"postgresql://{value['username']}@{value['host']}{port}/{value.get('database') or ''}"
+        if not isinstance(value, str):
+            return None
         url = urlsplit(value)
         if url.scheme.startswith("postgres") and url.username and url.password is None:
             host = url.netloc.rsplit("@", 1)[-1]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration import configspec
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.typing import TSecretStrValue
 
 from ..lms_http.jobs import PollPolicy
 from ..lms_http.oauth import TokenStore
 from ..lms_http.retry import RetryPolicy
+from ..settings_errors import resolve_settings
 from .helpers import BrightspaceApi, connect
 from .settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL
 
@@ -87,7 +88,7 @@ def brightspace_settings(**given: Any) -> BrightspaceSettings:
     """The Brightspace settings: `given` values (None ones left out) over dlt's config, secrets and env.
 
     Raises:
+        SettingValueError: a setting is of the wrong kind (the message names where it is set).
         ConfigFieldMissingException: base_url, client_id or client_secret is set nowhere.
     """
-    explicit = {k: v for k, v in given.items() if v is not None}
-    return resolve_configuration(BrightspaceSettings(), sections=SECTIONS, explicit_value=explicit)
+    return resolve_settings(BrightspaceSettings(), SECTIONS, given)

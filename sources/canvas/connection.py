@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration import configspec
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.typing import TSecretStrValue
 
 from ..lms_http.retry import RetryPolicy
+from ..settings_errors import resolve_settings
 from .helpers import CanvasApi
 
 SECTIONS = ("sources", "canvas")
@@ -55,7 +56,7 @@ def canvas_settings(**given: Any) -> CanvasSettings:
     """The Canvas settings: `given` values (None ones left out) over dlt's config, secrets and env.
 
     Raises:
+        SettingValueError: a setting is of the wrong kind (the message names where it is set).
         ConfigFieldMissingException: base_url or access_token is set nowhere.
     """
-    explicit = {k: v for k, v in given.items() if v is not None}
-    return resolve_configuration(CanvasSettings(), sections=SECTIONS, explicit_value=explicit)
+    return resolve_settings(CanvasSettings(), SECTIONS, given)
