@@ -18,9 +18,8 @@ from pipelines.runner import (
     add_load_arguments,
     add_run_arguments,
     int_list,
-    load_and_print,
-    load_request,
     main_with_clear_errors,
+    run_pipeline,
 )
 from pipelines.shards import shard_from_args
 from sources.brightspace import BrightspaceSettings, brightspace_settings
@@ -88,10 +87,7 @@ def connection_settings(
 def run(args: argparse.Namespace) -> LoadOutcome:
     """Run one load and print its summary."""
     shard = shard_from_args(org_units=int_list(args.org_units, "numeric org unit ids"))
-    with ExitStack() as stack:
-        settings, inputs = connection_settings(args, stack)
-        request = load_request(args, "brightspace", settings.client(), shard, **inputs)
-        return load_and_print("Brightspace load", request)
+    return run_pipeline(args, "brightspace", shard, connection_settings)
 
 
 def main(argv: list[str] | None = None) -> int:

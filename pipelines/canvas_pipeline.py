@@ -15,9 +15,8 @@ from pipelines.runner import (
     add_load_arguments,
     add_run_arguments,
     int_list,
-    load_and_print,
-    load_request,
     main_with_clear_errors,
+    run_pipeline,
 )
 from pipelines.shards import shard_from_args
 from sources.canvas import CanvasSettings, canvas_settings
@@ -77,10 +76,7 @@ def connection_settings(
 def run(args: argparse.Namespace) -> LoadOutcome:
     """Run one load and print its summary."""
     shard = shard_from_args(args.account, int_list(args.terms), int_list(args.courses))
-    with ExitStack() as stack:
-        settings, inputs = connection_settings(args, stack)
-        request = load_request(args, "canvas", settings.client(), shard, **inputs)
-        return load_and_print("Canvas load", request)
+    return run_pipeline(args, "canvas", shard, connection_settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,6 @@ SQL models and store the run report. It prints nothing: progress goes to the req
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -20,11 +19,15 @@ import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.pipeline import LoadInfo
 from dlt.common.schema.exceptions import DataValidationError
-from dlt.common.storages import NormalizeStorage, PackageStorage
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.recovery import (
+    abort_new_packages,
+    drop_extracted_copies_of_committed_packages,
+    forget_state_built_for_another_dataset,
+    pending_packages,
+)
 from pipelines.run_report import (
     STATUS_FAILED,
     STATUS_SUCCEEDED,
@@ -37,7 +40,12 @@ from pipelines.run_report import (
 )
 from pipelines.shards import Shard, shard_pipeline_name
 from pipelines.transform import DEFAULT_ANALYTICS_SCHEMA, TransformError, TransformSummary, run_models
-from pipelines.warehouse import destination_kind, shared_destination, warehouse_write_lock
+from pipelines.warehouse import (
+    destination_kind,
+    displayable_credentials,
+    shared_destination,
+    warehouse_write_lock,
+)
 from sources.lms_http.errors import LmsApiError
 from sources.privacy import PrivacyConfigError
 from sources.sis_roster import sis_roster_source
@@ -205,7 +213,7 @@ def warehouse_location(pipeline: Pipeline) -> str:
     if destination_kind(pipeline) == "duckdb":
         credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
         return str(Path(str(credentials.database)).resolve())
-    return _displayable_credentials(pipeline) or str(pipeline.destination.destination_name)  # type: ignore[union-attr]
+    return displayable_credentials(pipeline) or str(pipeline.destination.destination_name)  # type: ignore[union-attr]
 
 
 def select_resources(source: DltSource, wanted: Sequence[str] | None, known: Sequence[str]) -> DltSource:
@@ -310,14 +318,14 @@ def load_source(
         schema_contract=request.schema_contract or "evolve",
     )
     stats = request.client.stats
-    pending_before = _pending_packages(pipeline)
+    pending_before = pending_packages(pipeline)
     with ExitStack() as held:
         turn = WarehouseTurn(pipeline, held, timer.seconds)
         try:
             outcome = _load(pipeline, source, request, tables, timer, turn, report)
         except Exception as exc:
             if find_cause(exc, DataValidationError) is not None:
-                _abort_new_packages(pipeline, pending_before)
+                abort_new_packages(pipeline, pending_before)
             cause = clear_error(exc)
             report.http, report.seconds = stats.as_dict(), dict(timer.seconds)
             report.finish(STATUS_FAILED, cause or exc, describe_error(cause) if cause is not None else None)
@@ -363,8 +371,8 @@ def _load(
 ) -> LoadOutcome:
     notify, stats = request.notify, request.client.stats
     # before the pending step, which holds the warehouse lock for the rest of the run
-    _drop_extracted_copies_of_committed_packages(pipeline)
-    _forget_state_built_for_another_dataset(pipeline, notify)
+    drop_extracted_copies_of_committed_packages(pipeline)
+    forget_state_built_for_another_dataset(pipeline, notify)
     if pipeline.has_pending_data:
         notify("Finishing the load left pending by the previous run first ...")
         turn.take()
@@ -393,7 +401,7 @@ def _load(
     load_info = timer.run("load", pipeline.load)
     loaded = rows_loaded(pipeline)
     totals = table_counts(pipeline, list(tables))
-    totals.update(_schema_table_counts(pipeline, "sis_roster", ["sis_roster"]))
+    totals.update(table_counts(pipeline, ["sis_roster"], schema_name="sis_roster"))
     http = stats.as_dict()
     report.http, report.loaded, report.totals, report.seconds = http, loaded, totals, dict(timer.seconds)
     skipped = http["skipped"]
@@ -422,140 +430,6 @@ def _load(
 
 def _destination_name(destination: Any) -> str:
     return destination if isinstance(destination, str) else str(destination.destination_name)
-
-
-def _schema_table_counts(pipeline: Pipeline, schema_name: str, tables: list[str]) -> dict[str, int]:
-    """Live row counts of `tables` that exist in one of the pipeline's (non-default) schemas."""
-    schema = pipeline.schemas.get(schema_name)
-    if schema is None:
-        return {}
-    existing = set(schema.data_table_names())
-    counts: dict[str, int] = {}
-    with pipeline.sql_client() as client:
-        for table in tables:
-            if table in existing:
-                rows = client.execute_sql(f"select count(*) from {client.make_qualified_table_name(table)}")
-                counts[table] = int(rows[0][0])
-    return counts
-
-
-def _forget_state_built_for_another_dataset(pipeline: Pipeline, notify: Callable[[str], None]) -> None:
-    """Start afresh when the dataset holds nothing of this pipeline (another dataset or destination);
-    else restore the state the dataset holds when it is newer than the local one (another run host).
-
-    The incremental cursors in the local state describe what the *previous* dataset holds; kept,
-    they would load only changes into the new one and leave it silently incomplete. Only local
-    state is dropped: tables in the dataset (another shard's, say) are left alone.
-    """
-    if pipeline.has_pending_data:
-        return  # pending packages bring the state to the dataset
-    # a concurrent shard may be loading: a DuckDB file can't be opened while another process writes
-    with warehouse_write_lock(pipeline):
-        if pipeline.first_run or _dataset_has_state_of(pipeline):
-            # a fresh run host restores the shard's state (incremental cursors) from the dataset
-            pipeline.sync_destination()
-            return
-    notify(_fresh_start_reason(pipeline))
-    pipeline.drop()  # local state, schemas and working files; the pipeline re-initialises in place
-
-
-def _fresh_start_reason(pipeline: Pipeline) -> str:
-    """Why the run loads everything, naming what changed since the last load: the dataset, the
-    destination, or neither (the dataset was emptied or dropped)."""
-    name, dataset = pipeline.pipeline_name, pipeline.dataset_name
-    last = pipeline.last_trace.last_load_info if pipeline.last_trace else None
-    if last is not None and last.dataset_name != dataset:
-        return (
-            f"Dataset {dataset!r} holds no load of {name} yet: its incremental state was built for "
-            f"another dataset ({last.dataset_name!r}), so this run loads everything."
-        )
-    here = _displayable_credentials(pipeline)
-    if last is not None and here and last.destination_displayable_credentials != here:
-        return (
-            f"{here} holds no load of {name} yet (the last run loaded "
-            f"{last.destination_displayable_credentials}): this run loads everything into it."
-        )
-    return (
-        f"Dataset {dataset!r} holds no load of {name} (it was emptied or dropped since the last run): "
-        "this run loads everything."
-    )
-
-
-def _displayable_credentials(pipeline: Pipeline) -> str:
-    """The destination as dlt shows it, password hidden ('' when it cannot be told)."""
-    try:
-        credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
-        # an empty password (a trust-auth server) is not shown as a hidden one
-        return str(credentials.to_url().render_as_string(hide_password=bool(credentials.password)))
-    except Exception:  # a destination without URL credentials
-        return ""
-
-
-def _drop_extracted_copies_of_committed_packages(pipeline: Pipeline) -> None:
-    """Delete what a kill during dlt's normalize commit left of an extracted package.
-
-    dlt commits a normalized package by renaming it into `load/normalized` and only then deletes
-    the extracted copy, file by file. A kill in between leaves that copy, whole or in part, beside
-    the committed package: normalizing it again would fail on the missing parts, every run, or
-    load its rows a second time. The copy is deleted when its package is already normalized or
-    loaded, and when it lacks the parts every extracted package has (only that deletion removes them).
-    """
-    extracted = Path(pipeline.working_dir) / "normalize" / NormalizeStorage.EXTRACTED_FOLDER
-    load_ids = set(pipeline.list_extracted_load_packages())
-    if not load_ids:
-        return
-    committed = set(pipeline.list_normalized_load_packages()) | set(pipeline.list_completed_load_packages())
-    for load_id in sorted(load_ids):
-        package = extracted / load_id
-        whole = (package / PackageStorage.NEW_JOBS_FOLDER).is_dir() and (
-            package / PackageStorage.SCHEMA_FILE_NAME
-        ).is_file()
-        if load_id in committed or not whole:
-            logger.warning(
-                "deleting what a killed normalize step left of extracted load package %s: "
-                "dlt had already passed it on to the load step",
-                load_id,
-            )
-            shutil.rmtree(package, ignore_errors=True)
-
-
-def _dataset_has_state_of(pipeline: Pipeline) -> bool:
-    """Whether the destination dataset has a state row written by this pipeline's loads."""
-    try:
-        with pipeline.sql_client() as client:
-            table = client.make_qualified_table_name("_dlt_pipeline_state")
-            rows = client.execute_sql(
-                f"select count(*) from {table} where pipeline_name = %s", pipeline.pipeline_name
-            )
-            return bool(rows and rows[0][0])
-    except DatabaseUndefinedRelation:
-        return False
-
-
-def _pending_packages(pipeline: Pipeline) -> set[str]:
-    return set(pipeline.list_extracted_load_packages()) | set(pipeline.list_normalized_load_packages())
-
-
-def _abort_new_packages(pipeline: Pipeline, before: set[str]) -> None:
-    """Drop what the run left pending, so a contract violation leaves nothing to load next time.
-
-    Everything pending is aborted (older leftovers of a crashed run too: they failed the same
-    normalize step); dlt rewinds the local state and schemas to the oldest aborted package.
-    """
-    new = sorted(_pending_packages(pipeline) - before)
-    if not new:
-        return
-    try:
-        pipeline.abort_packages()
-    except Exception as exc:  # the run fails anyway; the user can still abort by hand
-        logger.warning(
-            "could not abort load packages %s (run `dlt pipeline %s abort-packages`): %s",
-            new,
-            pipeline.pipeline_name,
-            exc,
-        )
-    else:
-        logger.info("aborted load packages %s after a schema contract violation", new)
 
 
 def _store(pipeline: Pipeline, report: RunReport, timer: StageTimer, notify: Callable[[str], None]) -> bool:

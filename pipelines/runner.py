@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 from pipelines.config_errors import describe_config_error
@@ -140,6 +141,20 @@ def load_request(
         file_format=getattr(args, "file_format", None),
         notify=print,
     )
+
+
+def run_pipeline(
+    args: argparse.Namespace,
+    lms: str,
+    shard: Shard,
+    connection: Callable[[argparse.Namespace, ExitStack], tuple[Any, dict[str, str | None]]],
+) -> LoadOutcome:
+    """One command-line run: the LMS settings (and a --demo sandbox's input files) from
+    `connection`, their client, the load, the printed summary."""
+    with ExitStack() as stack:
+        settings, inputs = connection(args, stack)
+        request = load_request(args, lms, settings.client(), shard, **inputs)
+        return load_and_print(f"{lms.capitalize()} load", request)
 
 
 def load_and_print(title: str, request: LoadRequest) -> LoadOutcome:

@@ -197,3 +197,13 @@ def warehouse_write_lock(pipeline: Pipeline, timeout: float = DEFAULT_LOCK_TIMEO
     else:
         logger.warning("%s loads are not serialised: load concurrent shards one at a time", kind or "these")
         yield
+
+
+def displayable_credentials(pipeline: Pipeline) -> str:
+    """The destination as dlt shows it, password hidden ('' when it cannot be told)."""
+    try:
+        credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
+        # an empty password (a trust-auth server) is not shown as a hidden one
+        return str(credentials.to_url().render_as_string(hide_password=bool(credentials.password)))
+    except Exception:  # a destination without URL credentials
+        return ""

@@ -86,7 +86,7 @@ def test_a_kill_between_normalize_commit_and_cleanup_costs_nothing(
                 if partial:
                     shutil.rmtree(extracted / load_id / PackageStorage.NEW_JOBS_FOLDER)
             caplog.clear()
-            with caplog.at_level(logging.WARNING, logger="pipelines.load"):
+            with caplog.at_level(logging.WARNING, logger="pipelines.recovery"):
                 assert load()
             assert [p.name for p in extracted.iterdir()] == []
             warned = " ".join(r.getMessage() for r in caplog.records)
