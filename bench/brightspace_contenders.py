@@ -12,20 +12,14 @@ from typing import Any
 import requests
 
 from bench.contenders import outcome_figures, peak_rss_mb
+from pipelines.load import BRIGHTSPACE_RESOURCES
 
 # the resources our run loads; Data Hub attendance exports and content progress are left out (the
 # floor does not read them: exports are asynchronous jobs, not pages)
-OUR_RESOURCES = (
-    "org_units",
-    "users",
-    "courses",
-    "enrollments",
-    "classlists",
-    "grade_setup",
-    "grade_categories",
-    "grade_objects",
-    "final_grades",
-    "grade_values",
+OUR_RESOURCES = tuple(
+    r
+    for r in BRIGHTSPACE_RESOURCES
+    if not r.startswith("attendance_") and r not in ("grade_results", "content_user_progress")
 )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import requests
 
+from pipelines.load import CANVAS_RESOURCES
+
 # the per-course collections every contender reads, with the parameters our source sends
 COURSE_PATHS: list[tuple[str, dict[str, Any]]] = [
     ("courses/{id}/sections", {}),
@@ -36,16 +38,8 @@ COURSE_PATHS: list[tuple[str, dict[str, Any]]] = [
 ]
 # the tables those collections fill in our source (analytics and Roll Call are left out: the
 # floor and the peers do not read them)
-OUR_RESOURCES = (
-    "accounts",
-    "terms",
-    "courses",
-    "users",
-    "sections",
-    "enrollments",
-    "assignment_groups",
-    "assignments",
-    "submissions",
+OUR_RESOURCES = tuple(
+    r for r in CANVAS_RESOURCES if r not in ("student_summaries", "course_activity", "rollcall_attendance")
 )
 ACCOUNT_PATHS: list[tuple[str, dict[str, Any]]] = [
     ("accounts/self/sub_accounts", {"recursive": "true"}),

@@ -329,12 +329,10 @@ def load_source(
             cause = clear_error(exc)
             report.http, report.seconds = stats.as_dict(), dict(timer.seconds)
             report.finish(STATUS_FAILED, cause or exc, describe_error(cause) if cause is not None else None)
-            turn.take()
-            _store(pipeline, report, timer, request.notify)
+            _store(pipeline, report, timer, turn, request.notify)
             raise
         report.finish(STATUS_WITH_ERRORS if outcome.failed else STATUS_SUCCEEDED)
-        turn.take()
-        outcome.report_stored = _store(pipeline, report, timer, request.notify)
+        outcome.report_stored = _store(pipeline, report, timer, turn, request.notify)
     return outcome
 
 
@@ -432,10 +430,17 @@ def _destination_name(destination: Any) -> str:
     return destination if isinstance(destination, str) else str(destination.destination_name)
 
 
-def _store(pipeline: Pipeline, report: RunReport, timer: StageTimer, notify: Callable[[str], None]) -> bool:
-    """Load the report (under the warehouse lock the caller holds); a warehouse that cannot take it
-    costs a warning, never the run."""
+def _store(
+    pipeline: Pipeline,
+    report: RunReport,
+    timer: StageTimer,
+    turn: WarehouseTurn,
+    notify: Callable[[str], None],
+) -> bool:
+    """Load the report under the warehouse lock; a warehouse that cannot take it (or cannot be
+    locked: the error the run itself met) costs a warning, never the run."""
     try:
+        turn.take()
         timer.run("report", store_run_report, pipeline, report)
     except Exception as exc:
         logger.warning(

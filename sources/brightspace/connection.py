@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from dlt.common.configuration import configspec
-from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.typing import TSecretStrValue
 
 from ..lms_http.jobs import PollPolicy
 from ..lms_http.oauth import TokenStore
 from ..lms_http.retry import RetryPolicy
+from ..lms_http.settings import ClientSettings
 from ..settings_errors import resolve_settings
 from .helpers import BrightspaceApi, connect
 from .settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL
@@ -19,9 +19,9 @@ SECTIONS = ("sources", "brightspace")
 
 
 @configspec
-class BrightspaceSettings(BaseConfiguration):
+class BrightspaceSettings(ClientSettings):
     """The Brightspace host and OAuth2 app: `[sources.brightspace]` in .dlt/config.toml and
-    .dlt/secrets.toml, or env `SOURCES__BRIGHTSPACE__<NAME>`.
+    .dlt/secrets.toml, or env `SOURCES__BRIGHTSPACE__<NAME>`; concurrency and retries as in `ClientSettings`.
 
     Attributes:
         base_url: the Brightspace host, e.g. `https://school.brightspace.com`.
@@ -32,10 +32,6 @@ class BrightspaceSettings(BaseConfiguration):
         token_url: the OAuth2 token endpoint (D2L's global one by default).
         refresh_token_file: where the rotated refresh token is kept (mode 0600, git-ignored).
         api_versions: per-product version overrides, e.g. {"lp": "1.49", "le": "1.82"}.
-        max_in_flight: most requests in flight at once for this app.
-        retry_max_attempts: attempts per request for throttled, 5xx and connection failures.
-        retry_base_delay: first backoff delay in seconds (doubles, with jitter).
-        request_timeout: seconds before a request is abandoned and retried.
     """
 
     base_url: str = None
@@ -45,14 +41,6 @@ class BrightspaceSettings(BaseConfiguration):
     token_url: str = DEFAULT_TOKEN_URL
     refresh_token_file: str = DEFAULT_REFRESH_TOKEN_FILE
     api_versions: Optional[dict[str, str]] = None  # noqa: UP045
-    max_in_flight: int = 8
-    retry_max_attempts: int = 8
-    retry_base_delay: float = 1.0
-    request_timeout: float = 60.0
-
-    def retry_policy(self) -> RetryPolicy:
-        """The retries `retry_max_attempts` and `retry_base_delay` describe."""
-        return RetryPolicy(max_attempts=self.retry_max_attempts, base_delay=self.retry_base_delay)
 
     def client(
         self,
@@ -76,8 +64,7 @@ class BrightspaceSettings(BaseConfiguration):
             refresh_token_file=self.refresh_token_file,
             api_versions=self.api_versions,
             max_in_flight=self.max_in_flight,
-            policy=policy
-            or RetryPolicy(max_attempts=self.retry_max_attempts, base_delay=self.retry_base_delay),
+            policy=policy or self.retry_policy(),
             request_timeout=self.request_timeout,
             poll_policy=poll_policy,
             token_store=token_store,

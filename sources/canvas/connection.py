@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from dlt.common.configuration import configspec
-from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.typing import TSecretStrValue
 
 from ..lms_http.retry import RetryPolicy
+from ..lms_http.settings import ClientSettings
 from ..settings_errors import resolve_settings
 from .helpers import CanvasApi
 
@@ -16,29 +16,17 @@ SECTIONS = ("sources", "canvas")
 
 
 @configspec
-class CanvasSettings(BaseConfiguration):
+class CanvasSettings(ClientSettings):
     """Where Canvas is and how hard to press it: `[sources.canvas]` in .dlt/config.toml and
-    .dlt/secrets.toml, or env `SOURCES__CANVAS__<NAME>`.
+    .dlt/secrets.toml, or env `SOURCES__CANVAS__<NAME>`; concurrency and retries as in `ClientSettings`.
 
     Attributes:
         base_url: the Canvas host, e.g. `https://school.instructure.com` (with or without /api/v1).
         access_token: an account-admin API token (a secret: never logged or stored in state).
-        max_in_flight: most requests in flight at once for this token.
-        retry_max_attempts: attempts per request for throttled, 5xx and connection failures.
-        retry_base_delay: first backoff delay in seconds (doubles, with jitter).
-        request_timeout: seconds before a request is abandoned and retried.
     """
 
     base_url: str = None
     access_token: TSecretStrValue = None
-    max_in_flight: int = 8
-    retry_max_attempts: int = 8
-    retry_base_delay: float = 1.0
-    request_timeout: float = 60.0
-
-    def retry_policy(self) -> RetryPolicy:
-        """The retries `retry_max_attempts` and `retry_base_delay` describe."""
-        return RetryPolicy(max_attempts=self.retry_max_attempts, base_delay=self.retry_base_delay)
 
     def client(self, policy: RetryPolicy | None = None) -> CanvasApi:
         """A client for one run (its own request statistics)."""
@@ -46,8 +34,7 @@ class CanvasSettings(BaseConfiguration):
             self.base_url,
             self.access_token,
             max_in_flight=self.max_in_flight,
-            policy=policy
-            or RetryPolicy(max_attempts=self.retry_max_attempts, base_delay=self.retry_base_delay),
+            policy=policy or self.retry_policy(),
             request_timeout=self.request_timeout,
         )
 
