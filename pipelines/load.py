@@ -130,6 +130,7 @@ class LoadRequest:
         sis_roster: SIS roster CSV file, folder or bucket; None: `[sources.sis_roster] path`.
         pipeline_name: the dlt pipeline name; default `<lms>_pipeline`, or `<lms>_pipeline__<shard>`.
         pipelines_dir: dlt's pipelines folder; None is dlt's default.
+        progress: have dlt log the progress of its steps.
         file_format: the load file format; default parquet on DuckDB, the destination's own elsewhere.
         notify: called with each progress line (the CLIs print them, Dagster logs them).
     """
@@ -149,6 +150,7 @@ class LoadRequest:
     pipeline_name: str | None = None
     pipelines_dir: str | None = None
     file_format: str | None = None
+    progress: bool = False
     notify: Callable[[str], None] = _quiet
 
     @property
@@ -241,14 +243,15 @@ def _source(request: LoadRequest) -> tuple[DltSource, tuple[str, ...]]:
     if request.lms == "canvas":
         from sources.canvas import canvas_source
 
-        rollcall = request.rollcall_dir or config_value("sources.canvas.rollcall_bucket_url")
+        # without a folder in the request, dlt injects `[sources.canvas] rollcall_bucket_url`
+        given = {"rollcall_bucket_url": request.rollcall_dir} if request.rollcall_dir else {}
         source = canvas_source(
             account_id=shard.account or "self",
             course_ids=list(shard.courses) or None,
             term_ids=list(shard.terms) or None,
-            rollcall_bucket_url=rollcall,
             strict=request.strict,
             api=request.client,
+            **given,
         )
         known = CANVAS_RESOURCES
     elif request.lms == "brightspace":
@@ -274,6 +277,7 @@ def open_pipeline(request: LoadRequest) -> Pipeline:
         pipelines_dir=request.pipelines_dir,
         destination=destination,
         dataset_name=request.dataset or request.lms,
+        progress="log" if request.progress else None,
     )
 
 

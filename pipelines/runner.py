@@ -139,6 +139,7 @@ def load_request(
         sis_roster=args.sis_roster or sis_roster,
         pipeline_name=args.pipeline_name,
         file_format=getattr(args, "file_format", None),
+        progress=args.verbose,
         notify=print,
     )
 
