@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigurationException
 from dlt.common.pipeline import LoadInfo
 from dlt.common.schema.exceptions import DataValidationError
 from dlt.extract.source import DltSource
@@ -333,7 +333,9 @@ def load_source(
             cause = clear_error(exc)
             report.http, report.seconds = stats.as_dict(), dict(timer.seconds)
             report.finish(STATUS_FAILED, cause or exc, describe_error(cause) if cause is not None else None)
-            _store(pipeline, report, timer, turn, request.notify)
+            # a warehouse the configuration cannot describe cannot take the report either
+            if find_cause(exc, ConfigurationException) is None:
+                _store(pipeline, report, timer, turn, request.notify)
             raise
         report.finish(STATUS_WITH_ERRORS if outcome.failed else STATUS_SUCCEEDED)
         outcome.report_stored = _store(pipeline, report, timer, turn, request.notify)
@@ -447,8 +449,12 @@ def _store(
         turn.take()
         timer.run("report", store_run_report, pipeline, report)
     except Exception as exc:
+        first_line = (str(exc).strip().splitlines() or [""])[0]
         logger.warning(
-            "the run report was not stored in %s (%s): %s", pipeline.dataset_name, type(exc).__name__, exc
+            "the run report was not stored in %s (%s): %s",
+            pipeline.dataset_name,
+            type(exc).__name__,
+            first_line,
         )
         return False
     notify(
