@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -38,7 +39,7 @@ def test_demo_loads_the_sandbox_and_prints_a_summary(dlt_dir: Path) -> None:
     assert f"Your data: dataset canvas in {warehouse}" in out
     assert f'duckdb {warehouse} "select count(*) from canvas.' in out
     assert "dlt pipeline canvas_pipeline show" in out
-    assert "demo-inputs" not in out and "/tmp" not in out.replace(str(dlt_dir), "")
+    assert "demo-inputs" not in out and tempfile.gettempdir() not in out.replace(str(dlt_dir), "")
     with CanvasSandbox(size="small", seed=7) as sb:
         truth = sb.truth()
     con = duckdb.connect(str(dlt_dir / "canvas_pipeline.duckdb"), read_only=True)
