@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -309,47 +307,3 @@ def headline_numbers(pipeline: Pipeline, analytics_schema: str) -> dict[str, Any
             continue
         numbers[name] = float(value) if value is not None and not isinstance(value, int) else value
     return numbers
-
-
-# ---- the pipelines' side: `--no-transform` and the run after a load ------------------------------
-
-
-def add_transform_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add `--no-transform`, `--models` and `--analytics-schema` to a pipeline's parser."""
-    parser.add_argument(
-        "--no-transform",
-        action="store_true",
-        help="load only; do not build the SQL models in sql/ afterwards",
-    )
-    parser.add_argument("--models", help="dbt selection of the models to build (default: all)")
-    parser.add_argument(
-        "--analytics-schema",
-        default=DEFAULT_ANALYTICS_SCHEMA,
-        help=f"schema the marts are built in (default {DEFAULT_ANALYTICS_SCHEMA})",
-    )
-
-
-def transform_after_load(pipeline: Pipeline, args: argparse.Namespace) -> dict[str, Any]:
-    """Build the models after a load unless `--no-transform`; print the summary or the error.
-
-    Returns:
-        {"transform_failed": bool, "transform": TransformSummary | None}.
-    """
-    if getattr(args, "no_transform", False):
-        return {"transform_failed": False, "transform": None}
-    print("Building the SQL models (dbt) ...")
-    try:
-        summary = run_models(
-            pipeline,
-            select=getattr(args, "models", None),
-            analytics_schema=getattr(args, "analytics_schema", None) or DEFAULT_ANALYTICS_SCHEMA,
-        )
-    except TransformError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        print(
-            "The load itself is complete; fix the models or data and rerun (or pass --no-transform).",
-            file=sys.stderr,
-        )
-        return {"transform_failed": True, "transform": None}
-    print(summary.format())
-    return {"transform_failed": False, "transform": summary}

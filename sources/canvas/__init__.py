@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, cast
 
 import dlt
 from dlt.sources import DltResource
 
 from ..arrow_rows import arrow_pages
+from ..lms_http.deferred import DeferredClient
 from ..lms_http.errors import LmsPermissionError
-from ..lms_http.retry import RetryPolicy
 from ..privacy import PrivacyPolicy, privacy_rules, protect_all
 from ..unchanged import CourseDigests, PageDigests
+from .connection import CanvasSettings, canvas_settings
 from .engagement import engagement_resources
 from .helpers import CanvasApi, shape_assignment_group, shape_child, shape_enrollment
 from .rollcall import rollcall_resource
@@ -23,7 +24,7 @@ from .submissions import SHARED_CHILDREN, CourseLists, CourseSubmissionSync
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["canvas_source", "CanvasApi"]
+__all__ = ["canvas_source", "canvas_settings", "CanvasApi", "CanvasSettings"]
 
 _SHAPERS = {
     "enrollments": lambda row, course_id: shape_enrollment(row) | {"course_id": course_id},
@@ -33,17 +34,11 @@ _SHAPERS = {
 
 @dlt.source(name="canvas", max_table_nesting=0)
 def canvas_source(
-    base_url: str = dlt.config.value,
-    access_token: str = dlt.secrets.value,
     account_id: str = "self",
     course_ids: Sequence[int] | None = None,
     term_ids: Sequence[int] | None = None,
-    max_in_flight: int = 8,
     submissions_overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
     strict: bool = False,
-    retry_max_attempts: int = 8,
-    retry_base_delay: float = 1.0,
-    request_timeout: float = 60.0,
     rollcall_bucket_url: str | None = None,
     rollcall_file_glob: str = "*.csv",
     privacy: PrivacyPolicy | None = None,
@@ -53,39 +48,31 @@ def canvas_source(
     grades), assignment groups, assignments and submissions.
 
     Args:
-        base_url: the Canvas host, e.g. `https://school.instructure.com` (with or without /api/v1).
-        access_token: an account-admin API token. Never logged or stored in state.
         account_id: the root account id, or `self` for the host's root account.
         course_ids: load only these courses (a shard); other courses' rows are left untouched.
         term_ids: load only courses of these enrollment terms (a shard).
-        max_in_flight: most requests in flight at once for this token.
         submissions_overlap_seconds: window re-read before each submissions cursor.
         strict: fail the run on a course the token may not read, instead of skipping it.
-        retry_max_attempts: attempts per request for throttled, 5xx and connection failures.
-        retry_base_delay: first backoff delay in seconds (doubles, with jitter).
-        request_timeout: seconds before a request is abandoned and retried.
         rollcall_bucket_url: folder or bucket holding Roll Call attendance CSVs; None (the
             default) leaves the `rollcall_attendance` resource out.
         rollcall_file_glob: which files under `rollcall_bucket_url` are Roll Call reports.
         privacy: keep, pseudonymise or drop names, e-mails, login ids, SIS ids and other personal
             fields (`[sources.canvas.privacy]`, key `[sources.privacy] hash_key`; see sources/privacy.py).
-        api: a ready client (tests and benchmarks share one to read its statistics).
+        api: the client; default one built from `[sources.canvas]` (see `CanvasSettings`: host,
+            token, concurrency, retries). The load library passes its own to read its statistics.
 
     Returns:
         The resources; select a subset with `.with_resources(...)`.
 
     Raises:
         PrivacyConfigError: the privacy policy cannot be applied (names the setting to fix).
+        ConfigFieldMissingException: (at the first request) no `api` given, and `[sources.canvas]`
+            lacks base_url or access_token.
     """
     rules = privacy_rules(privacy, "canvas")
     if api is None:
-        api = CanvasApi(
-            base_url,
-            access_token,
-            max_in_flight=max_in_flight,
-            policy=RetryPolicy(max_attempts=retry_max_attempts, base_delay=retry_base_delay),
-            request_timeout=request_timeout,
-        )
+        # resolved at the first request: a source built only to list its resources needs no settings
+        api = cast(CanvasApi, DeferredClient(lambda: canvas_settings().client()))
     # one run's shared reads of course lists (a source instance is extracted once)
     lists = CourseLists(api)
     # fingerprints of loaded rows carry the policy: a changed policy reloads everything

@@ -84,9 +84,7 @@ def make_api(
 def load(
     pipeline: dlt.Pipeline, api: BrightspaceApi, resources: list[str] | None = None, **kwargs: Any
 ) -> Any:
-    source = brightspace_source(
-        base_url=api.base_url, client_id="unused", client_secret="unused", api=api, **kwargs
-    )
+    source = brightspace_source(api=api, **kwargs)
     if resources:
         source = source.with_resources(*resources)
     info = pipeline.run(source)

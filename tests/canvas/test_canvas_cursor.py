@@ -34,7 +34,7 @@ def sandbox() -> Iterator[CanvasSandbox]:
 def load_submissions(pipeline: dlt.Pipeline, sb: CanvasSandbox) -> set[Key]:
     """One run of the submissions resource; the keys it loaded."""
     api = make_api(sb)
-    source = canvas_source(base_url=api.base_url, access_token="unused", api=api)
+    source = canvas_source(api=api)
     info = pipeline.run(source.with_resources("submissions"))
     assert not info.has_failed_jobs
     loads = pipeline.last_trace.last_normalize_info.loads_ids

@@ -35,7 +35,7 @@ def make_api(sb: CanvasSandbox, token: str | None = None, **kwargs: Any) -> Canv
 
 
 def load(pipeline: dlt.Pipeline, api: CanvasApi, **kwargs: Any) -> Any:
-    info = pipeline.run(canvas_source(base_url=api.base_url, access_token="unused", api=api, **kwargs))
+    info = pipeline.run(canvas_source(api=api, **kwargs))
     assert not info.has_failed_jobs
     return info
 

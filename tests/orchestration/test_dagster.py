@@ -149,7 +149,28 @@ def test_two_shards_in_parallel_then_models_equal_the_sandbox(dlt_dir: Path, dag
             r[0]
             for r in con.execute("select distinct pipeline_name from canvas._dlt_pipeline_state").fetchall()
         }
-        assert names == {"canvas_pipeline__account_2", f"canvas_pipeline__courses_{listed[0]}_{listed[1]}"}
+        shard_pipelines = {"canvas_pipeline__account_2", f"canvas_pipeline__courses_{listed[0]}_{listed[1]}"}
+        assert names == shard_pipelines
+        # each materialisation stored its run report, as a CLI run does (the load library's)
+        reports = con.execute(
+            "select pipeline_name, lms, shard, status, schema_contract, rows_loaded, run_id "
+            "from canvas.run_reports"
+        ).fetchall()
+        assert {r[:5] for r in reports} == {
+            ("canvas_pipeline__account_2", "canvas", "account=2", "succeeded", "evolve"),
+            (
+                f"canvas_pipeline__courses_{listed[0]}_{listed[1]}",
+                "canvas",
+                shards[1],
+                "succeeded",
+                "evolve",
+            ),
+        }
+        for *_, rows_loaded, run_id in reports:
+            tables = con.execute(
+                "select sum(rows_loaded) from canvas.run_reports__tables where run_id = ?", [run_id]
+            ).fetchone()
+            assert tables is not None and rows_loaded == tables[0] > 0
         # the models saw both shards
         mart = {
             r[0]
