@@ -12,15 +12,11 @@ from typing import Any
 import requests
 
 from bench.contenders import outcome_figures, peak_rss_mb
-from pipelines.load import BRIGHTSPACE_RESOURCES
+from pipelines.load import BRIGHTSPACE_REST_RESOURCES
 
-# the resources our run loads; Data Hub attendance exports and content progress are left out (the
-# floor does not read them: exports are asynchronous jobs, not pages)
-OUR_RESOURCES = tuple(
-    r
-    for r in BRIGHTSPACE_RESOURCES
-    if not r.startswith("attendance_") and r not in ("grade_results", "content_user_progress")
-)
+# the resources our run loads: the REST ones but content progress; Brightspace Data Sets are left out
+# (the floor does not read them: they are extract downloads, not pages)
+OUR_RESOURCES = tuple(r for r in BRIGHTSPACE_REST_RESOURCES if r != "content_user_progress")
 
 
 def _course_routes(ou: int, versions: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:

@@ -68,7 +68,8 @@ CANVAS_RESOURCES = (
     "course_activity",
     "rollcall_attendance",
 )
-BRIGHTSPACE_RESOURCES = (
+# the REST API's resources; the Brightspace Data Sets (Data Hub extracts) follow them
+BRIGHTSPACE_REST_RESOURCES = (
     "org_units",
     "users",
     "courses",
@@ -80,6 +81,9 @@ BRIGHTSPACE_RESOURCES = (
     "grade_values",
     "final_grades",
     "content_user_progress",
+)
+BRIGHTSPACE_RESOURCES = (
+    *BRIGHTSPACE_REST_RESOURCES,
     *DEFAULT_DATA_SET_TABLES,  # Brightspace Data Sets: attendance, engagement, ... (bds_catalogue.py)
 )
 
@@ -446,6 +450,7 @@ def _store(
 ) -> bool:
     """Load the report under the warehouse lock; a warehouse that cannot take it (or cannot be
     locked: the error the run itself met) costs a warning, never the run."""
+    notify("Storing the run report ...")
     try:
         turn.take()
         timer.run("report", store_run_report, pipeline, report)
