@@ -65,7 +65,7 @@ def rows(inst: Institution, table: str) -> list[dict[str, Any]]:
         if table == "accounts":
             return [account_json(a) for a in inst.accounts]
         if table == "terms":
-            return [term_json(t) for t in inst.terms]
+            return [term_json(t, inst) for t in inst.terms]
         if table == "courses":
             return [course_json(c, inst) for c in inst.courses]
         if table == "sections":

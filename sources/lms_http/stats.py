@@ -23,6 +23,8 @@ class RequestStats:
     governor_wait_seconds: float = 0.0
     # scopes (e.g. a course) left out because the token may not read them
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    # rows left out for a missing or mistyped key field (endpoint, course_id, key, reason)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record_response(self, status: int, throttled: bool) -> None:
@@ -49,6 +51,10 @@ class RequestStats:
         with self._lock:
             self.skipped.append({"resource": resource, scope: scope_id, "reason": reason})
 
+    def record_rejected(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self.rejected.append(dict(row))
+
     def as_dict(self) -> dict[str, Any]:
         """A plain snapshot, safe to print or load as a table row."""
         with self._lock:
@@ -62,4 +68,5 @@ class RequestStats:
                 "governor_waits": self.governor_waits,
                 "governor_wait_seconds": round(self.governor_wait_seconds, 3),
                 "skipped": list(self.skipped),
+                "rejected": list(self.rejected),
             }
