@@ -27,7 +27,7 @@ from .grading import (
     shape_periods,
 )
 from .helpers import CanvasApi, shape_assignment_group, shape_child, shape_enrollment
-from .rejects import Rejects, as_rejects
+from .rejects import Rejects, as_rejects, route_rejects
 from .rollcall import rollcall_resource
 from .settings import COLUMNS, COURSE_CHILDREN, DEFAULT_OVERLAP_SECONDS, PERSONAL_FIELDS
 from .submissions import SHARED_CHILDREN, CourseLists, CourseSubmissionSync
@@ -367,4 +367,6 @@ def canvas_source(
     ]
     # personal fields are dropped or hashed in extract, before any row is written
     # then the biggest table's items become Arrow tables typed by its hints (sources/arrow_rows.py)
+    # every resource may set rows aside in the `rejects` table (rejects.py)
+    resources = [route_rejects(r) for r in resources]
     return arrow_pages(protect_all(resources, PERSONAL_FIELDS, rules), ("submissions",))

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
+from dlt.sources import DltResource
 
 from ..lms_http.stats import RequestStats
 from .settings import COLUMNS
@@ -105,12 +106,23 @@ class Rejects:
         return good, bad
 
 
-def as_rejects(rows: list[dict[str, Any]]) -> Any:
-    """Rejects rows marked for the `rejects` table (append, its own column hints)."""
-    return dlt.mark.with_hints(
-        rows,
-        dlt.mark.make_hints(
-            table_name=REJECTS_TABLE, write_disposition="append", columns=COLUMNS[REJECTS_TABLE]
-        ),
-        create_table_variant=True,
+def rejects_hints() -> Any:
+    """The `rejects` table's own hints: append, its columns only."""
+    return dlt.mark.make_hints(
+        table_name=REJECTS_TABLE, write_disposition="append", columns=COLUMNS[REJECTS_TABLE]
     )
+
+
+def route_rejects(resource: DltResource) -> DltResource:
+    """Give a resource a `rejects` table variant with only the rejects hints.
+
+    dlt starts a table variant from the resource's own hints (its columns, keys, merge) when the
+    first item marked for it arrives; registered up front, the variant is the clean one.
+    """
+    resource._set_hints(rejects_hints(), create_table_variant=True)  # noqa: SLF001 (no public way)
+    return resource
+
+
+def as_rejects(rows: list[dict[str, Any]]) -> Any:
+    """Rejects rows marked for the `rejects` table (its variant is set by `route_rejects`)."""
+    return dlt.mark.with_table_name(rows, REJECTS_TABLE)
