@@ -191,6 +191,7 @@ def run_models(
     command: str = "build",
     project_dir: Path = SQL_DIR,
     headline: bool = True,
+    strict_grades: bool = False,
 ) -> TransformSummary:
     """Build the dbt models (and run their tests) on the pipeline's destination, in this process.
 
@@ -204,6 +205,8 @@ def run_models(
         command: the dbt command, "build" (models and tests) or "run" (models only).
         project_dir: the dbt project (sql/).
         headline: read a few headline numbers from the marts afterwards.
+        strict_grades: a course grade that disagrees with the LMS fails the build (dbt var
+            `strict_grades`); otherwise it is a warning and course_grade_agreement lists it.
 
     Returns:
         The summary of the build.
@@ -212,7 +215,9 @@ def run_models(
         TransformError: dbt failed; `failures` names each failing model or test.
     """
     target, env = profile_environment(pipeline, analytics_schema)
-    variables = dataset_vars(pipeline, datasets)
+    variables: dict[str, Any] = dict(dataset_vars(pipeline, datasets))
+    if strict_grades:
+        variables["strict_grades"] = True
     work = Path(pipeline.working_dir) / "dbt"
     args = [
         command,
@@ -274,6 +279,13 @@ HEADLINE_QUERIES: dict[str, str] = {
     "gradebook rows": "select count(*) from {s}.gradebook",
     "mean current score": "select avg(current_score) from {s}.course_grades",
     "grades compared with the LMS": "select count(*) from {s}.course_grade_agreement where is_compared",
+    "course grades agreeing with the LMS": (
+        "select cast(sum(case when is_in_agreement then 1 else 0 end) as text) || ' of '"
+        " || cast(count(*) as text) || ' agree, '"
+        " || cast(sum(case when is_in_agreement then 0 else 1 end) as text)"
+        " || ' disagree (see {name}.course_grade_agreement)'"
+        " from {s}.course_grade_agreement where is_compared"
+    ),
     "max |ours - LMS| (points)": (
         "select max(score_difference) from {s}.course_grade_agreement where is_compared"
     ),
@@ -300,11 +312,11 @@ def headline_numbers(pipeline: Pipeline, analytics_schema: str) -> dict[str, Any
         try:
             with pipeline.sql_client() as client:
                 schema = client.capabilities.escape_identifier(analytics_schema)
-                value = client.execute_sql(query.format(s=schema))[0][0]
+                value = client.execute_sql(query.format(s=schema, name=analytics_schema))[0][0]
         except Exception:
             logger.debug("headline %r unavailable", name, exc_info=True)
             continue
-        numbers[name] = float(value) if value is not None and not isinstance(value, int) else value
+        numbers[name] = float(value) if value is not None and not isinstance(value, (int, str)) else value
     return numbers
 
 
@@ -319,6 +331,11 @@ def add_transform_arguments(parser: argparse.ArgumentParser) -> None:
         help="load only; do not build the SQL models in sql/ afterwards",
     )
     parser.add_argument("--models", help="dbt selection of the models to build (default: all)")
+    parser.add_argument(
+        "--strict-grades",
+        action="store_true",
+        help="fail the build when a computed course grade disagrees with the LMS (default: report it)",
+    )
     parser.add_argument(
         "--analytics-schema",
         default=DEFAULT_ANALYTICS_SCHEMA,
@@ -340,6 +357,7 @@ def transform_after_load(pipeline: Pipeline, args: argparse.Namespace) -> dict[s
             pipeline,
             select=getattr(args, "models", None),
             analytics_schema=getattr(args, "analytics_schema", None) or DEFAULT_ANALYTICS_SCHEMA,
+            strict_grades=bool(getattr(args, "strict_grades", False)),
         )
     except TransformError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,7 +12,7 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.transform import run_models
+from pipelines.transform import TransformError, run_models
 from sandbox.canvas import CanvasSandbox
 from sources.canvas import CanvasApi, canvas_source
 from sources.canvas.rejects import RejectedRowError
@@ -246,3 +246,31 @@ def test_canvasapi_reads_search_users_periods_and_late_policy() -> None:
         for row in enrollments:
             truth = inst.period_scores(course, period, by_id[row.id])
             assert row.grades["current_score"] == (truth.current_score if truth else None)
+
+
+def test_a_disagreement_is_reported_and_fails_only_with_strict_grades(dlt_dir: Path) -> None:
+    with CanvasSandbox(size="small", seed=7) as sb:
+        pipeline = dlt.pipeline(
+            "canvas_agree",
+            destination=dlt.destinations.duckdb(str(dlt_dir / "a.duckdb")),
+            dataset_name="canvas",
+        )
+        api = CanvasApi(sb.base_url, sb.admin_token, policy=FAST)
+        pipeline.run(
+            canvas_source(base_url=sb.base_url, access_token="unused", api=api).with_resources(*RESOURCES)
+        )
+    compared = run_models(pipeline).headline["grades compared with the LMS"]
+    # Canvas reports one score 1 point higher than the gradebook gives
+    query(
+        pipeline,
+        "update canvas.enrollments set grades__current_score = grades__current_score + 1"
+        " where id = (select min(id) from canvas.enrollments where grades__current_score is not null)",
+    )
+    summary = run_models(pipeline)
+    assert summary.tests_warned == 1
+    assert summary.headline["course grades agreeing with the LMS"] == (
+        f"{compared - 1} of {compared} agree, 1 disagree (see analytics.course_grade_agreement)"
+    )
+    with pytest.raises(TransformError) as failed:
+        run_models(pipeline, strict_grades=True)
+    assert "assert_course_grades_agree_with_lms" in str(failed.value)
