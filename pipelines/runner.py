@@ -191,6 +191,10 @@ def _load(
         print(f"skipped {len(scopes)} scope(s) the credentials may not read:")
         for item in scopes:
             print(f"  {describe_skipped(item)}")
+    if http.get("rejected"):  # rows without a usable key (sources/canvas/rejects.py)
+        print(
+            f"set aside {len(http['rejected'])} row(s) with a missing or mistyped key: see the rejects table"
+        )
     rejected = report_rejected_files(skipped)
     return {
         "loaded": loaded,

@@ -15,6 +15,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from ..lms_http.errors import LmsApiError
 from ..lms_http.stats import RequestStats
 from .settings import COLUMNS
 
@@ -39,8 +40,10 @@ KEY_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-class RejectedRowError(Exception):
-    """A row was rejected while `strict` is on (the message names endpoint, course, key, reason)."""
+class RejectedRowError(LmsApiError):
+    """A row was rejected while `strict` is on (the message names endpoint, course, key, reason).
+
+    An LmsApiError, so the pipelines report it in one line like other LMS errors."""
 
 
 def key_problem(row: Any, fields: Iterable[str]) -> tuple[str, str] | None:
