@@ -12,7 +12,7 @@ import dlt
 from dlt.sources import DltResource
 
 from ..arrow_rows import arrow_pages
-from ..lms_http.errors import LmsPermissionError
+from ..lms_http.errors import LmsApiError, LmsNotFoundError, LmsPermissionError
 from ..lms_http.retry import RetryPolicy
 from ..privacy import DROP, PrivacyPolicy, privacy_rules, protect_all, table_actions
 from ..unchanged import CourseDigests, PageDigests
@@ -27,7 +27,7 @@ from .grading import (
     shape_periods,
 )
 from .helpers import CanvasApi, shape_assignment_group, shape_child, shape_enrollment
-from .rejects import Rejects, as_rejects, route_rejects
+from .rejects import Rejects, as_rejects, key_problem, route_rejects
 from .rollcall import rollcall_resource
 from .settings import COLUMNS, COURSE_CHILDREN, DEFAULT_OVERLAP_SECONDS, PERSONAL_FIELDS
 from .submissions import SHARED_CHILDREN, CourseLists, CourseSubmissionSync
@@ -104,7 +104,15 @@ def canvas_source(
     # one run's shared reads of course lists (a source instance is extracted once)
     lists = CourseLists(api)
     rejects = Rejects(api.stats, strict)
-    period_sets = GradingPeriodSets(api, account_id)
+
+    def unreadable(scope: str, exc: LmsApiError) -> None:
+        """An account-level listing the token may not read: fail in strict mode, else skip it."""
+        if strict:
+            raise exc
+        logger.warning("skipping %s of account %s: %s", scope, account_id, exc)
+        api.stats.record_skipped(scope, "account_id", account_id, str(exc))
+
+    period_sets = GradingPeriodSets(api, account_id, unreadable)
     # e-mail is asked for only when the privacy policy keeps (or hashes) it
     user_includes = ["last_login"]
     if table_actions(PERSONAL_FIELDS["users"], rules).get("email") != DROP:
@@ -283,7 +291,8 @@ def canvas_source(
         columns=COLUMNS["grading_periods"],
     )
     def grading_periods() -> Iterator[Any]:
-        good_sets, _ = rejects.split("grading_period_sets", None, period_sets.sets())
+        # sets without a usable id are the grading_period_sets resource's rejects
+        good_sets = [s for s in period_sets.sets() if key_problem(s, ("id",)) is None]
         yield from checked("grading_periods", iter([[p for s in good_sets for p in shape_periods(s)]]))
 
     @dlt.transformer(
@@ -333,7 +342,13 @@ def canvas_source(
         columns=COLUMNS["custom_grade_statuses"],
     )
     def custom_statuses() -> Iterator[Any]:
-        rows = custom_grade_statuses(api, account_id, lambda: int(api.get(f"accounts/{account_id}")["id"]))
+        try:
+            rows = custom_grade_statuses(
+                api, account_id, lambda: int(api.get(f"accounts/{account_id}")["id"])
+            )
+        except (LmsPermissionError, LmsNotFoundError) as exc:  # no GraphQL, or not for this token
+            unreadable("custom_grade_statuses", exc)
+            return
         yield from checked("custom_grade_statuses", iter([rows]))
 
     resources = [

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..lms_http.errors import LmsNotFoundError
+from ..lms_http.errors import LmsApiError, LmsNotFoundError, LmsPermissionError
 from .helpers import CanvasApi
 from .settings import ENROLLMENT_STATES, GRADE_SCORES, GRADE_TEXTS
 
@@ -28,18 +28,33 @@ CUSTOM_STATUSES_QUERY = (
 class GradingPeriodSets:
     """The account's grading period sets, read once per run and shared by the resources that need them."""
 
-    def __init__(self, api: CanvasApi, account_id: str) -> None:
+    def __init__(
+        self, api: CanvasApi, account_id: str, on_unreadable: Callable[[str, LmsApiError], None]
+    ) -> None:
+        """Read lazily.
+
+        Args:
+            api: the client.
+            account_id: the account whose sets apply (the root account, or `self`).
+            on_unreadable: called with (scope, error) when the token may not read an account-level
+                listing (it raises in strict mode, else records the skip); the listing reads as empty.
+        """
         self.api = api
         self.account_id = account_id
+        self.on_unreadable = on_unreadable
         self._lock = threading.Lock()
         self._sets: list[dict[str, Any]] | None = None
 
     def sets(self) -> list[dict[str, Any]]:
         with self._lock:
             if self._sets is None:
-                self._sets = self.api.rows(
-                    f"accounts/{self.account_id}/grading_period_sets", data_selector="grading_period_sets"
-                )
+                try:
+                    self._sets = self.api.rows(
+                        f"accounts/{self.account_id}/grading_period_sets", data_selector="grading_period_sets"
+                    )
+                except (LmsPermissionError, LmsNotFoundError) as exc:
+                    self._sets = []
+                    self.on_unreadable("grading_period_sets", exc)
             return self._sets
 
     def periods_of_term(self, term_id: Any) -> list[dict[str, Any]]:
