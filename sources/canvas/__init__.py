@@ -282,7 +282,9 @@ def canvas_source(
         columns=COLUMNS["grading_period_sets"],
     )
     def grading_period_sets() -> Iterator[Any]:
-        yield from checked("grading_period_sets", iter([[shape_period_set(s) for s in period_sets.sets()]]))
+        yield from checked(
+            "grading_period_sets", fresh_pages(iter([[shape_period_set(s) for s in period_sets.sets()]]))
+        )
 
     @dlt.resource(
         name="grading_periods",
@@ -293,7 +295,9 @@ def canvas_source(
     def grading_periods() -> Iterator[Any]:
         # sets without a usable id are the grading_period_sets resource's rejects
         good_sets = [s for s in period_sets.sets() if key_problem(s, ("id",)) is None]
-        yield from checked("grading_periods", iter([[p for s in good_sets for p in shape_periods(s)]]))
+        yield from checked(
+            "grading_periods", fresh_pages(iter([[p for s in good_sets for p in shape_periods(s)]]))
+        )
 
     @dlt.transformer(
         name="enrollment_period_grades",
@@ -305,6 +309,7 @@ def canvas_source(
     )
     def enrollment_period_grades(course: dict[str, Any]) -> Iterator[Any]:
         course_id = int(course["id"])
+        digests = CourseDigests(dlt.current.resource_state(), salt)
 
         def read(bad: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out: list[dict[str, Any]] = []
@@ -313,7 +318,7 @@ def canvas_source(
                 good, rejected = rejects.split("enrollment_period_grades", course_id, rows)
                 bad.extend(rejected)
                 out.extend(shape_period_grade(r, course_id, period_id) for r in good)
-            return out
+            return digests.changed(course_id, out)
 
         yield from course_fetch("enrollment_period_grades", course, read)
 
@@ -327,11 +332,12 @@ def canvas_source(
     )
     def late_policies(course: dict[str, Any]) -> Iterator[Any]:
         course_id = int(course["id"])
+        digests = CourseDigests(dlt.current.resource_state(), salt)
 
         def read(bad: list[dict[str, Any]]) -> list[dict[str, Any]]:
             good, rejected = rejects.split("late_policies", course_id, late_policy(api, course_id))
             bad.extend(rejected)
-            return good
+            return digests.changed(course_id, good)
 
         yield from course_fetch("late_policies", course, read)
 
