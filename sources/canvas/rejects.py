@@ -31,7 +31,7 @@ KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "enrollments": ("id", "user_id"),
     "enrollment_period_grades": ("id", "user_id"),
     "assignment_groups": ("id",),
-    "assignments": ("id", "assignment_group_id"),
+    "assignments": ("id",),
     "submissions": ("assignment_id", "user_id"),
     "grading_period_sets": ("id",),
     "grading_periods": ("id",),
