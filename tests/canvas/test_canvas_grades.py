@@ -14,6 +14,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.transform import TransformError, run_models
 from sandbox.canvas import CanvasSandbox
+from sandbox.canvas.truth import GRADING_TABLES
 from sources.canvas import CanvasApi, canvas_source
 from sources.canvas.rejects import RejectedRowError
 from sources.lms_http.retry import RetryPolicy
@@ -158,6 +159,11 @@ def test_period_and_course_scores_equal_canvas_for_every_enrollment(dlt_dir: Pat
         )
         api = CanvasApi(sb.base_url, sb.admin_token, policy=FAST)
         pipeline.run(canvas_source(base_url=sb.base_url, access_token="unused", api=api))
+        # the grading setup tables hold exactly the sandbox's rows
+        for table in GRADING_TABLES:
+            key = "enrollment_id, grading_period_id" if table == "enrollment_period_grades" else "id"
+            got = query(pipeline, f"select {key} from {table}")
+            assert len(got) == len(set(got)) and set(got) == sb.truth_keys(table), table
         summary = run_models(pipeline)
         # the sandbox's truth: per period and per course, from its own calculator
         period_truth: dict[tuple[int, int, int], Any] = {}
