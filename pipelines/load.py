@@ -64,6 +64,11 @@ CANVAS_RESOURCES = (
     "assignment_groups",
     "assignments",
     "submissions",
+    "grading_period_sets",
+    "grading_periods",
+    "enrollment_period_grades",
+    "late_policies",
+    "custom_grade_statuses",
     "student_summaries",
     "course_activity",
     "rollcall_attendance",
@@ -99,10 +104,13 @@ class Models:
     Attributes:
         select: dbt node selection (e.g. "marts.gradebook+"); None builds every model.
         analytics_schema: the schema the marts are built in.
+        strict_grades: fail the build when a computed course grade disagrees with the LMS's own
+            (by default the disagreement is reported in `course_grade_agreement`).
     """
 
     select: str | None = None
     analytics_schema: str = DEFAULT_ANALYTICS_SCHEMA
+    strict_grades: bool = False
 
 
 def _quiet(message: str) -> None:
@@ -430,7 +438,10 @@ def _load(
         notify("Building the SQL models (dbt) ...")
         try:
             outcome.models = run_models(
-                pipeline, select=request.models.select, analytics_schema=request.models.analytics_schema
+                pipeline,
+                select=request.models.select,
+                analytics_schema=request.models.analytics_schema,
+                strict_grades=request.models.strict_grades,
             )
         except TransformError as exc:
             outcome.models_error = exc

@@ -190,6 +190,7 @@ class RunReport:
             "governor_waits": int(http.get("governor_waits", 0)),
             "rows_loaded": sum(self.loaded.values()),
             "skipped_scopes": len(skipped),
+            "rejected_rows": len(http.get("rejected", [])),
             "seconds_total": round(sum(self.seconds.values()), 3),
             "tables": [
                 {

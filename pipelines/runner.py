@@ -86,6 +86,11 @@ def add_run_arguments(parser: argparse.ArgumentParser, pipeline_name: str, rollc
     )
     parser.add_argument("--models", help="dbt selection of the models to build (default: all)")
     parser.add_argument(
+        "--strict-grades",
+        action="store_true",
+        help="fail the build when a computed course grade disagrees with the LMS (default: report it)",
+    )
+    parser.add_argument(
         "--analytics-schema",
         default=DEFAULT_ANALYTICS_SCHEMA,
         help=f"schema the marts are built in (default {DEFAULT_ANALYTICS_SCHEMA})",
@@ -135,7 +140,7 @@ def load_request(
         full_refresh=args.full_refresh,
         schema_contract=args.schema_contract,
         strict=args.strict,
-        models=None if args.no_transform else Models(args.models, args.analytics_schema),
+        models=None if args.no_transform else Models(args.models, args.analytics_schema, args.strict_grades),
         rollcall_dir=getattr(args, "rollcall_dir", None) or rollcall_dir,
         sis_roster=args.sis_roster or sis_roster,
         pipeline_name=args.pipeline_name,
@@ -185,6 +190,11 @@ def print_outcome(title: str, outcome: LoadOutcome) -> None:
         print(f"skipped {len(scopes)} scope(s) the credentials may not read:")
         for item in scopes:
             print(f"  {describe_skipped(item)}")
+    if outcome.http.get("rejected"):  # rows without a usable key (sources/canvas/rejects.py)
+        print(
+            f"set aside {len(outcome.http['rejected'])} row(s) with a missing or mistyped key: "
+            "see the rejects table"
+        )
     for item in outcome.rejected_files:
         print(f"error: {item['reason']}", file=sys.stderr)
     if outcome.models is not None:

@@ -189,6 +189,7 @@ def run_models(
     command: str = "build",
     project_dir: Path = SQL_DIR,
     headline: bool = True,
+    strict_grades: bool = False,
 ) -> TransformSummary:
     """Build the dbt models (and run their tests) on the pipeline's destination, in this process.
 
@@ -202,6 +203,8 @@ def run_models(
         command: the dbt command, "build" (models and tests) or "run" (models only).
         project_dir: the dbt project (sql/).
         headline: read a few headline numbers from the marts afterwards.
+        strict_grades: a course grade that disagrees with the LMS fails the build (dbt var
+            `strict_grades`); otherwise it is a warning and course_grade_agreement lists it.
 
     Returns:
         The summary of the build.
@@ -210,7 +213,9 @@ def run_models(
         TransformError: dbt failed; `failures` names each failing model or test.
     """
     target, env = profile_environment(pipeline, analytics_schema)
-    variables = dataset_vars(pipeline, datasets)
+    variables: dict[str, Any] = dict(dataset_vars(pipeline, datasets))
+    if strict_grades:
+        variables["strict_grades"] = True
     work = Path(pipeline.working_dir) / "dbt"
     args = [
         command,
@@ -272,6 +277,13 @@ HEADLINE_QUERIES: dict[str, str] = {
     "gradebook rows": "select count(*) from {s}.gradebook",
     "mean current score": "select avg(current_score) from {s}.course_grades",
     "grades compared with the LMS": "select count(*) from {s}.course_grade_agreement where is_compared",
+    "course grades agreeing with the LMS": (
+        "select cast(sum(case when is_in_agreement then 1 else 0 end) as text) || ' of '"
+        " || cast(count(*) as text) || ' agree, '"
+        " || cast(sum(case when is_in_agreement then 0 else 1 end) as text)"
+        " || ' disagree (see {name}.course_grade_agreement)'"
+        " from {s}.course_grade_agreement where is_compared"
+    ),
     "max |ours - LMS| (points)": (
         "select max(score_difference) from {s}.course_grade_agreement where is_compared"
     ),
@@ -301,9 +313,9 @@ def headline_numbers(pipeline: Pipeline, analytics_schema: str) -> dict[str, Any
         try:
             with pipeline.sql_client() as client:
                 schema = client.capabilities.escape_identifier(analytics_schema)
-                value = client.execute_sql(query.format(s=schema))[0][0]
+                value = client.execute_sql(query.format(s=schema, name=analytics_schema))[0][0]
         except Exception:
             logger.debug("headline %r unavailable", name, exc_info=True)
             continue
-        numbers[name] = float(value) if value is not None and not isinstance(value, int) else value
+        numbers[name] = float(value) if value is not None and not isinstance(value, (int, str)) else value
     return numbers

@@ -29,6 +29,8 @@ class RequestStats:
     governor_wait_seconds: float = 0.0
     # scopes (e.g. a course) left out because the token may not read them
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    # rows left out for a missing or mistyped key field (endpoint, course_id, key, reason)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # a progress display's callbacks, told of each retry before its wait starts
     _listeners: list[RetryListener] = field(default_factory=list, repr=False, compare=False)
@@ -79,6 +81,10 @@ class RequestStats:
         with self._lock:
             self.skipped.append({"resource": resource, scope: scope_id, "reason": reason})
 
+    def record_rejected(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self.rejected.append(dict(row))
+
     def as_dict(self) -> dict[str, Any]:
         """A plain snapshot, safe to print or load as a table row."""
         with self._lock:
@@ -92,4 +98,5 @@ class RequestStats:
                 "governor_waits": self.governor_waits,
                 "governor_wait_seconds": round(self.governor_wait_seconds, 3),
                 "skipped": list(self.skipped),
+                "rejected": list(self.rejected),
             }

@@ -191,6 +191,7 @@ def test_forbidden_course_is_skipped_and_reported_or_fails_in_strict_mode(
         "assignment_groups",
         "assignments",
         "submissions",
+        "late_policies",
         "student_summaries",
         "course_activity",
     }

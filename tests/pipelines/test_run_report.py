@@ -26,6 +26,7 @@ from pipelines.run_report import (
 )
 from sandbox.brightspace import BrightspaceSandbox
 from sandbox.canvas import CanvasSandbox
+from sandbox.canvas.truth import GRADING_TABLES
 from sources.brightspace import BrightspaceSettings
 from sources.lms_http.retry import RetryPolicy
 from sources.lms_http.stats import RequestStats
@@ -56,6 +57,7 @@ def test_canvas_run_appends_its_report_with_exact_figures(
     out = capsys.readouterr().out
     truth = canvas.truth()
     truth.update(canvas.truth(["student_summaries", "course_activity"]))
+    truth.update(canvas.truth(GRADING_TABLES))
 
     con = duckdb.connect(str(dlt_dir / "canvas_pipeline.duckdb"), read_only=True)
     reports = _rows(con, "select * from canvas.run_reports order by started_at")
