@@ -128,7 +128,7 @@ def brightspace_assets(partitions: PartitionsDefinition) -> AssetsDefinition:
         name="brightspace_shard",
         dagster_dlt_translator=TRANSLATOR,
         partitions_def=partitions,
-        # one OAuth2 app (one rate limit): limit this pool where that limit is tight (see the README)
+        # one OAuth2 app (one rate limit): limit this pool where that limit is tight (see docs/scale.md)
         pool="brightspace_app",
     )
     def brightspace_shard(

@@ -1,6 +1,6 @@
 """Advanced Data Sets (ADS): the export-job catalogue of `dataExport/list`, separate from BDS.
 
-ADS are reports run on demand (brightspace-api.md §6.2): `dataExport/create` with filters, poll, download.
+ADS are reports run on demand (docs/brightspace-api.md §6.2): `dataExport/create` with filters, poll, download.
 D2L's list of ADS (KB 4539 "List of Advanced Data Sets"): All Grades, Awards Issued, CLOE, Enrollments and
 Withdrawals, Final Grades, Impersonated Sessions History, Instructor Usage, Learner Usage. The sandbox
 serves All Grades. Its first columns are KB 4539's; the grade columns after "Course Offering Name" are

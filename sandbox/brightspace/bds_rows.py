@@ -1,4 +1,4 @@
-"""Rows of the engagement and log data sets of the BDS catalogue (brightspace-api.md §6.1).
+"""Rows of the engagement and log data sets of the BDS catalogue (docs/brightspace-api.md §6.1).
 
 Columns follow D2L's BDS schema pages (mforest-gsu/d2l-datahub-cli:schema/datasets/all.json, which
 mirrors them). The sandbox has no quiz, dropbox or discussion tools of its own, so these rows are drawn

@@ -1,6 +1,6 @@
 """Data Hub: Brightspace Data Sets (pre-built Full and Differential extracts) and ADS export jobs.
 
-BDS (brightspace-api.md §6.1; KB 1130): each data set of `DATA_SETS` has a Full plugin and a Differential
+BDS (docs/brightspace-api.md §6.1; KB 1130): each data set of `DATA_SETS` has a Full plugin and a Differential
 plugin. A Full extract holds the data set as of its creation; it is published weekly. A Differential
 extract holds the rows changed since the previous differential (new, changed, and deleted rows flagged
 IsDeleted where the data set has that column); one is published by every `advance()` (a day by default)

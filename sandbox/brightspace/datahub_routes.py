@@ -1,6 +1,6 @@
 """The Data Hub's routes (lp): BDS in both API generations and the ADS export-job API.
 
-BDS, current API (brightspace-api.md §6.1; brightspaceR reads these fields): `datasets/bds` is an
+BDS, current API (docs/brightspace-api.md §6.1; brightspaceR reads these fields): `datasets/bds` is an
 ObjectListPage of `{SchemaId, Full: {PluginId, Name, Description, CreatedDate, DownloadLink, ...},
 Differential: {...}}`; `datasets/bds/{schemaId}/extracts` and `.../plugins/{pluginId}/extracts` are
 ObjectListPages of `{SchemaId, PluginId, BdsType, CreatedDate, DownloadLink, DownloadSize, Version}`,

@@ -1,7 +1,7 @@
 """Brightspace Data Sets: each set's columns (from the BDS schema), key, and rows as the sandbox holds them.
 
 Column names and order follow the BDS schema files (mforest-gsu/d2l-datahub-cli:schema/datasets/*.json,
-cited in brightspace-api.md §6.1). Rows are typed Python values (int, float, bool, str, None;
+cited in docs/brightspace-api.md §6.1). Rows are typed Python values (int, float, bool, str, None;
 date-times as UTC strings) paired with the instant the row last changed, which is what a
 differential extract filters on.
 
@@ -380,7 +380,7 @@ def _attendance_schemes(inst: Institution, scope: Scope) -> Iterator[Row]:
             )
 
 
-# GUIDs of the four plugins in D2L's own sample (brightspace-api.md §6.1); the rest are made up here.
+# GUIDs of the four plugins in D2L's own sample (docs/brightspace-api.md §6.1); the rest are made up here.
 _KNOWN_PLUGINS = {
     "Users": "1d6d722e-b572-456f-97c1-d526570daa6b",
     "Organizational Units": "07a9e561-e22f-4e82-8dd6-7bfb14c91776",

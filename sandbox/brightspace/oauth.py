@@ -1,6 +1,6 @@
 """OAuth 2.0 token service: refresh-token grant with single-use, rotating refresh tokens.
 
-Behaviour (brightspace-api.md §1.1): `POST /core/connect/token` with `grant_type=refresh_token` and
+Behaviour (docs/brightspace-api.md §1.1): `POST /core/connect/token` with `grant_type=refresh_token` and
 `refresh_token`, the client authenticated by HTTP Basic or by `client_id`/`client_secret` form
 fields. A refresh token works once: the reply carries a new one and the used one is rejected from
 then on with 400 `invalid_grant`. Access tokens are Bearer tokens valid for `access_token_ttl`

@@ -216,7 +216,7 @@ def commit_at_cursors(inst: Institution, step: int, lag_seconds: int = 0) -> Cha
     `submitted_at` and `graded_at`. A database stamps a row when the request starts and shows it
     when the transaction commits, so a row can appear after a reader has seen later or equal
     stamps. Canvas compares `submitted_since`/`graded_since` strictly (`submitted_at > ?`) at whole
-    seconds (canvas-api.md §4.5), so a client that asks from its cursor misses these rows unless it
+    seconds (docs/canvas-api.md §4.5), so a client that asks from its cursor misses these rows unless it
     re-reads an overlap window. The clock does not move: every new stamp is at or before it.
 
     Per open course: up to two unsubmitted placeholders of active students are submitted at

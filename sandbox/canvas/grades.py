@@ -16,7 +16,7 @@ _scaled_cache: dict[float, Fraction | int] = {}
 
 
 class WorkFacts(NamedTuple):
-    """What the calculator needs from one submission (see grade-calculation.md A.3)."""
+    """What the calculator needs from one submission (see docs/grade-calculation.md A.3)."""
 
     score: float | None
     posted: bool = True
@@ -148,7 +148,7 @@ def _best_subset(rows: Sequence[_Row], k: int, base: tuple[Number, Number], maxi
 def drop_assignments(
     rows: Iterable[tuple[int, Number, Number]], drop_lowest: int, drop_highest: int, never_drop: Iterable[int]
 ) -> list[tuple[int, Number, Number]]:
-    """Apply a group's drop rules by Canvas's best-subset method (grade-calculation.md A.4).
+    """Apply a group's drop rules by Canvas's best-subset method (docs/grade-calculation.md A.4).
 
     Args:
         rows: (assignment id, score, points possible) rows that survived the A.3 filters; exact
@@ -326,7 +326,7 @@ def course_scores(
     weighted: bool,
     concluded: bool = False,
 ) -> CourseScores:
-    """All four stored course scores for one student (grade-calculation.md A.1-A.6).
+    """All four stored course scores for one student (docs/grade-calculation.md A.1-A.6).
 
     Args:
         groups: The course's active assignment groups.
@@ -344,7 +344,7 @@ def course_scores(
 def weighted_period_total(
     periods: Sequence[tuple[float | None, float | None]], *, final: bool
 ) -> float | None:
-    """A course score from its weighted grading periods' stored, rounded scores (grade-calculation.md
+    """A course score from its weighted grading periods' stored, rounded scores (docs/grade-calculation.md
     A.7, Canvas `calculate_total_from_weighted_grading_periods`).
 
     Args:

@@ -197,7 +197,7 @@ class Institution:
             cache[key] = calc
         return calc
 
-    # ---- grading periods (grade-calculation.md A.7) ---------------------------------------------
+    # ---- grading periods (docs/grade-calculation.md A.7) ---------------------------------------------
     def period_set(self, course: Course) -> GradingPeriodSet | None:
         """The grading period set of the course's term, if any."""
         for period_set in self.grading_period_sets:

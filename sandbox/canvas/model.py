@@ -176,7 +176,7 @@ class Course:
     uuid: str
     late_policy_pct: float  # late deduction per day as a fraction of points possible (0 = no policy)
     missing_policy_pct: float | None  # score given to missing work as a fraction of points (None = no policy)
-    # Final Grade Override: enrollment id -> override score (percent); grade-calculation.md A.8
+    # Final Grade Override: enrollment id -> override score (percent); docs/grade-calculation.md A.8
     override_scores: dict[int, float] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
     enrollments: list[Enrollment] = field(default_factory=list)
@@ -214,7 +214,7 @@ class GradingPeriod:
 @dataclass(slots=True, eq=False)
 class GradingPeriodSet:
     """A set of grading periods attached to enrollment terms; `weighted` builds the course score
-    from the period scores (grade-calculation.md A.7)."""
+    from the period scores (docs/grade-calculation.md A.7)."""
 
     id: int
     title: str

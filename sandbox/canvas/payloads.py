@@ -196,7 +196,7 @@ def enrollment_json(
 
     `grades` holds the course scores, or one grading period's with `period`. The admin caller sees
     the posted scores and, beside them, `override_score` when a Final Grade Override is set
-    (course scores only: grade-calculation.md A.8). `current_points` (include[]=current_points) is
+    (course scores only: docs/grade-calculation.md A.8). `current_points` (include[]=current_points) is
     the points total in a points course and the percentage in a weighted one (A.5).
     """
     s = e.section

@@ -1,7 +1,7 @@
 """Brightspace Data Sets: the catalogue (`datasets/bds`), its extracts, and one resource per data set.
 
 Each data set has a Full plugin (weekly extracts of the whole set) and a Differential plugin (daily
-extracts of the rows changed since the one before, kept 14 days; brightspace-api.md section 6.1). A
+extracts of the rows changed since the one before, kept 14 days; docs/brightspace-api.md section 6.1). A
 resource keeps a watermark in its dlt state: the id and CreatedDate of the newest extract it applied,
 committed with the load package that holds its rows, so a run that dies before its package is loaded
 applies the same extracts again.

@@ -1,6 +1,6 @@
 """The Brightspace Data Sets this source types: name, table, key and column types of each.
 
-Columns, keys and types follow D2L's BDS schema pages (brightspace-api.md §5.6, §6.1; the full column
+Columns, keys and types follow D2L's BDS schema pages (docs/brightspace-api.md §5.6, §6.1; the full column
 lists from mforest-gsu/d2l-datahub-cli:schema/datasets/all.json, which mirrors D2L's pages). BDS types map
 to dlt types: int/bigint/smallint -> bigint, decimal/float -> double, bit -> bool, datetime2 -> timestamp
 (UTC), everything else text. A data set not listed here still loads by name, every column as text.
@@ -14,7 +14,7 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 _naming = NamingConvention()
 
-# the OAuth scope and role permission a data set needs (brightspace-api.md §1.1; KB 1130)
+# the OAuth scope and role permission a data set needs (docs/brightspace-api.md §1.1; KB 1130)
 BDS_SCOPE_HINT = (
     "grant the OAuth app the scope datasets:bds:read (or datahub:*:*) and its user the Data Hub role "
     "permission to see this data set"

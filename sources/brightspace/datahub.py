@@ -1,5 +1,5 @@
 """Data Hub files and ADS export jobs: read an extract ZIP's UTF-8-with-BOM CSV into typed rows; run
-Advanced Data Set jobs (submit, poll, download; brightspace-api.md section 6.2)."""
+Advanced Data Set jobs (submit, poll, download; docs/brightspace-api.md section 6.2)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# D2L's global token service, not the school's host (brightspace-api.md section 1.1)
+# D2L's global token service, not the school's host (docs/brightspace-api.md section 1.1)
 DEFAULT_TOKEN_URL = "https://auth.brightspace.com/core/connect/token"
 # the rotated refresh token lives here between runs (git ignores .dlt/*.token)
 DEFAULT_REFRESH_TOKEN_FILE = ".dlt/brightspace_refresh.token"
@@ -33,7 +33,7 @@ DEFAULT_EXPORT_TIMEOUT_SECONDS = 1800.0
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%S.000Z"  # Valence UTCDateTime
 
-# EXPORTJOBSTATUS_T (brightspace-api.md section 6.2)
+# EXPORTJOBSTATUS_T (docs/brightspace-api.md section 6.2)
 EXPORT_STATUS = {0: "Queued", 1: "Processing", 2: "Complete", 3: "Error", 4: "Deleted"}
 
 

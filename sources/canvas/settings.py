@@ -38,7 +38,7 @@ TIMESTAMP_FIELDS = (
 
 # the `grades` object of an enrollment (Grade): numbers and texts. `current_points` and
 # `unposted_current_points` come only with include[]=current_points; `override_*` only when the
-# course allows Final Grade Override and one is set (grade-calculation.md A.8).
+# course allows Final Grade Override and one is set (docs/grade-calculation.md A.8).
 GRADE_SCORES = (
     "current_score",
     "final_score",

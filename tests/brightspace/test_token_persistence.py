@@ -1,6 +1,6 @@
 """Persist-before-use, checked by the token server: no access token is used before its refresh token is stored.
 
-Brightspace refresh tokens are single use (brightspace-api.md §1.1): the moment the token endpoint
+Brightspace refresh tokens are single use (docs/brightspace-api.md §1.1): the moment the token endpoint
 answers, the old refresh token is dead and the new one exists only in that reply. A client that uses
 the new access token before the new refresh token is on disk can be killed in between and lose the
 grant for good. The sandbox's token service watches the client's token store and refuses, with

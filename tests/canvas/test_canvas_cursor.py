@@ -1,7 +1,7 @@
 """The submissions cursors against a realistic Canvas: late commits in the cursor's second, skewed clocks.
 
 Canvas filters `submitted_since`/`graded_since` strictly (`submitted_at > ?`) at whole seconds
-(canvas-api.md §4.5). A row stamped in the second a client already read up to, but committed after
+(docs/canvas-api.md §4.5). A row stamped in the second a client already read up to, but committed after
 the read, is only found again by a client that re-reads an overlap window before its cursor. And
 the server's clock is not the client's: a cursor must come from the stamps Canvas served, never from
 the client's clock. Each test loads exactly the rows that changed, with the values Canvas serves.

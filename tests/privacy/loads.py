@@ -40,7 +40,7 @@ def policy(action: str, key: str | None = KEY, sis_ids: str | None = None) -> di
 
 
 def expected_hash(key: str, category: str, value: Any) -> Any:
-    """The pseudonym the README documents: HMAC-SHA256(key, "<category>:<value>"), e-mails and
+    """The pseudonym docs/privacy.md documents: HMAC-SHA256(key, "<category>:<value>"), e-mails and
     login ids case-folded; None stays None. Written out here so the test does not trust the code."""
     if value is None or value == "":
         return value

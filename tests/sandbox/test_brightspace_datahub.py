@@ -76,7 +76,7 @@ def test_catalogue_lists_every_data_set_with_full_and_differential_plugins(
     sb, client, _ = hub
     listed = catalogue(client)
     assert list(listed) == [d.name for d in DATA_SETS]
-    # the four plugin ids of D2L's own sample (brightspace-api.md section 6.1)
+    # the four plugin ids of D2L's own sample (docs/brightspace-api.md section 6.1)
     assert listed["Users"]["Full"]["PluginId"] == "1d6d722e-b572-456f-97c1-d526570daa6b"
     assert listed["Grade Results"]["Full"]["PluginId"] == "9d8a96b4-8145-416d-bd18-11402bc58f8d"
     results = listed["Grade Results"]

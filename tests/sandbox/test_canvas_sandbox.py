@@ -592,7 +592,7 @@ def test_set_throttle_at_runtime() -> None:
 
 # ---- grades ------------------------------------------------------------------------------------
 
-# grade-calculation.md A.9: Homework (30, drop lowest 1), Exams (50), Labs (20)
+# docs/grade-calculation.md A.9: Homework (30, drop lowest 1), Exams (50), Labs (20)
 A9_GROUPS = [GroupFacts(1, 30, drop_lowest=1), GroupFacts(2, 50), GroupFacts(3, 20)]
 A9_ASSIGNMENTS = [
     AssignmentFacts(11, 1, 10),
@@ -673,7 +673,7 @@ def _independent_score(
     final: bool,
     concluded: bool,
 ) -> float | None:
-    """grade-calculation.md A.2-A.6 written again from the API rows, without the sandbox's calculator."""
+    """docs/grade-calculation.md A.2-A.6 written again from the API rows, without the sandbox's calculator."""
     ratio_sum, weight_sum, total, possible_total = Fraction(0), Fraction(0), Fraction(0), Fraction(0)
     for g in groups:
         rows = []
@@ -738,7 +738,7 @@ def _independent_score(
 
 
 def _independent_period_total(scores: list[tuple[float | None, Any]], final: bool) -> float | None:
-    """grade-calculation.md A.7 written again: a weighted set's course score from its period scores."""
+    """docs/grade-calculation.md A.7 written again: a weighted set's course score from its period scores."""
     total, weight = Fraction(0), Fraction(0)
     if not final and all(score is None for score, _ in scores):
         return None

@@ -67,7 +67,7 @@ def test_course_grades_agree_with_the_reference_calculators(books: tuple[dlt.Pip
         "and coalesce(current_score, final_score, unposted_current_score, unposted_final_score) is not null",
     ) == [(0,)]
 
-    # grade-calculation.md A.9 and the A.4 Kane & Kane example, as Canvas stores them
+    # docs/grade-calculation.md A.9 and the A.4 Kane & Kane example, as Canvas stores them
     canvas = dict(
         (course, (current, final))
         for course, current, final in query(

@@ -16,7 +16,7 @@ from ..timestamps import DAY
 # (name, colour) of the root account's custom statuses (Canvas allows up to 3 per account)
 CUSTOM_STATUSES = (("Incomplete", "#E0061F"), ("Medical leave", "#0B874B"))
 # weights of the weighted set's two periods: they add up to 90, so Canvas scales the total up
-# (grade-calculation.md A.7)
+# (docs/grade-calculation.md A.7)
 PERIOD_WEIGHTS = (40.0, 50.0)
 OVERRIDE_SHARE = 0.15  # student enrollments with a Final Grade Override
 STATUS_SHARE = 0.01  # graded submissions labelled with a custom status

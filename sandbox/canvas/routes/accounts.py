@@ -1,4 +1,4 @@
-"""Account routes: accounts, sub-accounts, terms, an account's courses and users (canvas-api.md 4.1)."""
+"""Account routes: accounts, sub-accounts, terms, an account's courses and users (docs/canvas-api.md 4.1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Course routes: a course, its sections, users, enrollments, assignment groups, assignments and
-analytics (canvas-api.md 4.1, 4.2, 4.4, 4.7)."""
+analytics (docs/canvas-api.md 4.1, 4.2, 4.4, 4.7)."""
 
 from __future__ import annotations
 

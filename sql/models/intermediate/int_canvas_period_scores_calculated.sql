@@ -1,5 +1,5 @@
 -- Canvas's four scores per student enrollment and grading period, computed from the gradebook
--- with only the period's assignments (grade-calculation.md A.7: "each period's score is computed
+-- with only the period's assignments (docs/grade-calculation.md A.7: "each period's score is computed
 -- as above, using only that period's assignments").
 with scopes as (
     select * from {{ ref('int_canvas_scope_scores_calculated') }}

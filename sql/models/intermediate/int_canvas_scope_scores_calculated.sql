@@ -1,5 +1,5 @@
 -- Canvas's four scores per student enrollment and scope (the course, or one grading period as
--- 'current@<grading_period_id>'), computed from the gradebook (grade-calculation.md A.5-A.6):
+-- 'current@<grading_period_id>'), computed from the gradebook (docs/grade-calculation.md A.5-A.6):
 -- weighted by group (re-normalised upward only, groups with no points possible ignored) or by
 -- points; rounded half up to 2 decimals once, at the end. int_canvas_course_scores_calculated and
 -- int_canvas_period_scores_calculated split the scopes.
