@@ -90,7 +90,7 @@ def canvas_source(
         api = cast(CanvasApi, DeferredClient(lambda: canvas_settings().client()))
     # one run's shared reads of course lists (a source instance is extracted once)
     lists = CourseLists(api)
-    rejects = Rejects(api.stats, strict)
+    rejects = Rejects(api, strict)
 
     def unreadable(scope: str, exc: LmsApiError) -> None:
         """An account-level listing the token may not read: fail in strict mode, else skip it."""

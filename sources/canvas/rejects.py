@@ -70,9 +70,16 @@ def key_problem(row: Any, fields: Iterable[str]) -> tuple[str, str] | None:
 class Rejects:
     """Splits rows into the good ones and `rejects` rows, recording each reject in the run stats."""
 
-    def __init__(self, stats: RequestStats, strict: bool = False) -> None:
-        self.stats = stats
+    def __init__(self, client: Any, strict: bool = False) -> None:
+        """Record into `client.stats`, read at each reject: a source built only to list its
+        resources has a client whose settings are not resolved yet (lms_http/deferred.py)."""
+        self._client = client
         self.strict = strict
+
+    @property
+    def stats(self) -> RequestStats:
+        """The run's request statistics (the client's)."""
+        return self._client.stats
 
     def split(
         self, endpoint: str, course_id: int | None, rows: Iterable[Any]
