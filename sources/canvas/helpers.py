@@ -13,7 +13,7 @@ from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
 from requests import HTTPError, RequestException, Response
 
 from ..lms_http.client import GovernedClient
-from ..lms_http.errors import LmsApiError, translate_http_error, translate_transport_error
+from ..lms_http.errors import LmsApiError, header_token, translate_http_error, translate_transport_error
 from ..lms_http.governor import LeakyBucketModel, ThrottleGovernor
 from ..lms_http.loop_guard import LoopGuard
 from ..lms_http.retry import RetryPolicy
@@ -73,7 +73,7 @@ class CanvasApi:
         """
         self.base_url = api_root(base_url)
         self.request_timeout = request_timeout
-        self._auth = BearerTokenAuth(token=access_token)
+        self._auth = BearerTokenAuth(token=header_token(access_token, CREDENTIAL_HINT))
         self.stats = stats or RequestStats()
         self.governor = ThrottleGovernor(bucket or LeakyBucketModel(), max_in_flight=max_in_flight)
         self.http = GovernedClient(

@@ -21,6 +21,23 @@ class LmsAuthError(LmsApiError):
     """The credentials were rejected (invalid, expired or revoked token)."""
 
 
+def header_token(token: str, setting: str) -> str:
+    """`token` ready for an Authorization header: surrounding whitespace (a pasted line break)
+    removed. A space, line break or control character inside it would make the HTTP library raise
+    an error quoting the whole header, token included; this error names the setting instead.
+
+    Raises:
+        LmsAuthError: the token has such a character inside it.
+    """
+    cleaned = token.strip()
+    if any(ch.isspace() or not ch.isprintable() for ch in cleaned):
+        raise LmsAuthError(
+            f"the token in {setting} has a space, line break or control character inside it: "
+            "copy it again (the token itself is not shown)"
+        )
+    return cleaned
+
+
 class LmsPermissionError(LmsApiError):
     """The credentials are valid but may not read this scope (a course, an account)."""
 

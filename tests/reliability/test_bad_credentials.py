@@ -91,6 +91,26 @@ def test_wrong_canvas_token_fails_at_once_with_one_clear_line(
     assert report["requests"] == stats.requests and report["rows_loaded"] == 0
 
 
+def test_a_canvas_token_pasted_with_line_breaks_is_trimmed_or_named_never_quoted(
+    dlt_dir: Path, canvas: CanvasSandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The HTTP library's own error for a header with a line break quotes the whole header, token
+    included: a token with one around it is trimmed and works, one inside it is named, not quoted."""
+    _canvas_env(monkeypatch, canvas, f"{canvas.admin_token}\n")
+    assert canvas_pipeline.main(["--no-transform", "--resources", "courses"]) == 0
+    capsys.readouterr()
+    broken = f"{canvas.admin_token[:6]}\n{canvas.admin_token[6:]}"
+    _canvas_env(monkeypatch, canvas, broken)
+    canvas.reset_stats()
+    assert canvas_pipeline.main(["--no-transform", "--resources", "courses", "--dataset", "broken"]) == 1
+    out, err = capsys.readouterr()
+    lines = _error_lines(err)
+    assert len(lines) == 1 and "[sources.canvas] access_token" in lines[0] and "line break" in lines[0], err
+    assert "Traceback" not in err
+    assert canvas.admin_token[6:] not in out + err and canvas.admin_token[:6] + "\\n" not in out + err
+    assert canvas.stats.requests == 0
+
+
 @pytest.mark.parametrize("wrong", ["client_secret", "refresh_token"])
 def test_wrong_brightspace_secret_fails_at_once_with_one_clear_line(
     wrong: str,
