@@ -101,7 +101,17 @@ class CanvasData2Sandbox(ServedSandbox):
         """
         inst = self.institution
         with inst.lock:
-            return {t.name: self.lake.publish(t, self._rows(t), inst.clock) for t in self.tables.values()}
+            at = self._commit_time()
+            return {t.name: self.lake.publish(t, self._rows(t), at) for t in self.tables.values()}
+
+    def _commit_time(self) -> int:
+        """The institution's clock, or a second after the last refresh when the clock has not moved
+        (a refresh without `advance()`: a schema change, a reload), so commits stay ordered."""
+        return (
+            max(self.institution.clock, self.lake.refreshed_at + 1)
+            if self.lake.refreshed_at
+            else self.institution.clock
+        )
 
     def advance(self, step: int | None = None) -> Changes:
         """Move the institution a day forward (the Canvas sandbox's advance) and publish the refresh."""
@@ -148,8 +158,7 @@ class CanvasData2Sandbox(ServedSandbox):
         self.tables[(namespace, table)] = new
         inst = self.institution
         with inst.lock:
-            inst.clock += 1  # the reload commits after every earlier record
-            self.lake.reload(new, self._rows(new), inst.clock)
+            self.lake.reload(new, self._rows(new), self._commit_time())
         return new.version
 
     # ---- knobs and truth -----------------------------------------------------------------------
