@@ -12,6 +12,7 @@ from typing import Any
 from ..canvas.advance import Changes, advance_institution
 from ..canvas.generator import build_institution
 from ..canvas.institution import Institution
+from ..canvas.rollcall import RollCall
 from ..faults import FaultMiddleware
 from ..serving import ServedSandbox, ServerThread
 from .app import DapApp, Settings
@@ -61,7 +62,12 @@ class CanvasData2Sandbox(ServedSandbox):
         limit_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.size, self.seed, self.host, self.port = size, seed, host, port
-        self.institution = institution or build_institution(size, seed)
+        if institution is None:
+            institution = build_institution(size, seed)
+            # the Canvas sandbox's Roll Call sets the "Roll Call Attendance" grades when it starts
+            # (rollcall.py); apply the same, so both sandboxes hold the same institution
+            RollCall(institution)
+        self.institution = institution
         self.client_id, self.client_secret = client_id, client_secret
         self.tables: dict[tuple[str, str], Table] = default_tables()
         self.lake = Lake()
