@@ -11,22 +11,12 @@ from typing import Any
 
 import requests
 
-from bench.contenders import peak_rss_mb
+from bench.contenders import outcome_figures, peak_rss_mb
+from pipelines.load import BRIGHTSPACE_REST_RESOURCES
 
-# the resources our run loads; Data Hub attendance exports and content progress are left out (the
-# floor does not read them: exports are asynchronous jobs, not pages)
-OUR_RESOURCES = (
-    "org_units",
-    "users",
-    "courses",
-    "enrollments",
-    "classlists",
-    "grade_setup",
-    "grade_categories",
-    "grade_objects",
-    "final_grades",
-    "grade_values",
-)
+# the resources our run loads: the REST ones but content progress; Brightspace Data Sets are left out
+# (the floor does not read them: they are extract downloads, not pages)
+OUR_RESOURCES = tuple(r for r in BRIGHTSPACE_REST_RESOURCES if r != "content_user_progress")
 
 
 def _course_routes(ou: int, versions: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
@@ -125,10 +115,9 @@ def run_ours(
         name: the pipeline's name (the same name again is an incremental rerun).
         max_in_flight: requests in flight at once.
     """
-    import dlt
-
-    from pipelines.shards import duckdb_destination
-    from sources.brightspace import brightspace_source, connect
+    from pipelines.load import LoadRequest, run_load
+    from pipelines.warehouse import duckdb_destination
+    from sources.brightspace import connect
 
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -141,32 +130,16 @@ def run_ours(
         refresh_token_file=str(work / f"{name}.token"),
         max_in_flight=max_in_flight,
     )
-    pipeline = dlt.pipeline(
-        f"bench_bs_{name}",
-        destination=duckdb_destination(str(work / f"{name}.duckdb")),
-        dataset_name="brightspace_data",
-        pipelines_dir=str(work / "dlt"),
+    outcome = run_load(
+        LoadRequest(
+            lms="brightspace",
+            client=api,
+            destination=duckdb_destination(str(work / f"{name}.duckdb")),
+            dataset="brightspace_data",
+            resources=OUR_RESOURCES,
+            models=None,
+            pipeline_name=f"bench_bs_{name}",
+            pipelines_dir=str(work / "dlt"),
+        )
     )
-    start = time.perf_counter()
-    source = brightspace_source(
-        base_url=info["base_url"], client_id="unused", client_secret="unused", api=api
-    )
-    pipeline.extract(source.with_resources(*OUR_RESOURCES), loader_file_format="parquet")
-    extracted = time.perf_counter()
-    pipeline.normalize()
-    normalized = time.perf_counter()
-    pipeline.load()
-    end = time.perf_counter()
-    counts = pipeline.last_trace.last_normalize_info.row_counts
-    stats = api.stats.as_dict()
-    return {
-        "seconds": end - start,
-        "extract_seconds": extracted - start,
-        "normalize_seconds": normalized - extracted,
-        "load_seconds": end - normalized,
-        "requests": stats["requests"],
-        "throttled": stats["throttled"],
-        "failed": stats["requests"] - stats["by_status"].get("200", 0) - stats["throttled"],
-        "rows": sum(v for k, v in counts.items() if not k.startswith("_dlt")),
-        "rss_mb": peak_rss_mb(),
-    }
+    return outcome_figures(outcome)

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from dagster import (
@@ -10,6 +11,7 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     AutomationCondition,
+    Failure,
     MaterializeResult,
     PartitionsDefinition,
     asset,
@@ -20,15 +22,15 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from orchestration.resources import BrightspaceConnection, CanvasConnection, Warehouse
-from pipelines.shards import Shard, warehouse_write_lock
+from pipelines.load import LoadRequest, run_load
+from pipelines.shards import Shard
 from pipelines.transform import run_models
+from pipelines.warehouse import warehouse_write_lock
 from sources.brightspace import brightspace_source
 from sources.canvas import canvas_source
 
 logger = logging.getLogger(__name__)
 
-CANVAS_PIPELINE = "canvas_pipeline"
-BRIGHTSPACE_PIPELINE = "brightspace_pipeline"
 MODELS_KEY = AssetKey(["analytics", "sql_models"])
 # the models run once a night, after every shard of both LMSs has loaded since the tick
 MODELS_CRON = "0 2 * * *"
@@ -47,12 +49,9 @@ TRANSLATOR = LmsTranslator()
 
 
 def _definition_sources() -> tuple[DltSource, DltSource]:
-    # the sources only describe the resources here; each run builds its shard's own with real settings
-    canvas = canvas_source(base_url="https://canvas.invalid", access_token="unused")
-    brightspace = brightspace_source(
-        base_url="https://brightspace.invalid", client_id="unused", client_secret="unused", refresh_token=None
-    )
-    return canvas, brightspace
+    # the sources only describe the resources here (no client is made until a request is due);
+    # each run loads its shard through the load library
+    return canvas_source(), brightspace_source()
 
 
 def asset_keys(source: DltSource) -> list[AssetKey]:
@@ -65,46 +64,41 @@ def _key(source: DltSource, resource: Any) -> AssetKey:
 
 
 def load_shard(
-    context: AssetExecutionContext, source: DltSource, pipeline: Pipeline, shard: Shard
+    context: AssetExecutionContext, source: DltSource, request: LoadRequest
 ) -> Iterator[MaterializeResult]:
-    """Extract and normalize one shard unlocked, then load it holding the warehouse write lock.
+    """Load one shard with the load library (`run_load`), as the pipeline CLIs do: crash repair,
+    pending loads, SIS roster, schema contract, the warehouse lock and a run report row.
 
-    Shards therefore extract in parallel and take turns at the warehouse (DuckDB has one writer).
+    The selected assets narrow the request's resources; the SQL models are an asset of their own.
     """
     if context.is_subset:
         wanted = {key.path[-1] for key in context.selected_asset_keys}
-        source = source.with_resources(*[name for name in source.selected_resources if name in wanted])
-    with warehouse_write_lock(pipeline):
-        # a fresh run host restores the shard's state (incremental cursors) from the destination
-        pipeline.sync_destination()
-        if pipeline.has_pending_data:
-            context.log.info("finishing the load left pending by the previous run of shard %s", shard.key)
-            pipeline.load()
-    is_duckdb = pipeline.destination is not None and pipeline.destination.destination_type.endswith("duckdb")
-    pipeline.extract(source, loader_file_format="parquet" if is_duckdb else None)
-    rows = pipeline.normalize().row_counts
-    with warehouse_write_lock(pipeline):
-        load_info = pipeline.load()
-    load_info.raise_on_failed_jobs()
+        request = replace(request, resources=[name for name in source.selected_resources if name in wanted])
+    outcome = run_load(replace(request, models=None, notify=context.log.info))
+    if outcome.failed:
+        raise Failure(description="; ".join(outcome.problems))
     for resource in source.selected_resources.values():
+        if request.resources and resource.name not in request.resources:
+            continue
         yield MaterializeResult(
             asset_key=_key(source, resource),
             metadata={
-                "shard": shard.key,
-                "pipeline_name": pipeline.pipeline_name,
-                "dataset_name": pipeline.dataset_name,
-                "rows_loaded": int(rows.get(resource.table_name, 0)),  # type: ignore[arg-type]
+                "shard": request.shard.key,
+                "pipeline_name": outcome.pipeline.pipeline_name,
+                "dataset_name": outcome.pipeline.dataset_name,
+                "run_id": outcome.report.run_id,
+                "rows_loaded": int(outcome.loaded.get(str(resource.table_name), 0)),
             },
         )
 
 
 def canvas_assets(partitions: PartitionsDefinition) -> AssetsDefinition:
     """The Canvas group: every Canvas resource, one partition per shard."""
-    canvas, _ = _definition_sources()
+    described, _ = _definition_sources()
 
     @dlt_assets(
-        dlt_source=canvas,
-        dlt_pipeline=_describing_pipeline(CANVAS_PIPELINE, "canvas"),
+        dlt_source=described,
+        dlt_pipeline=_describing_pipeline("canvas"),
         name="canvas_shard",
         dagster_dlt_translator=TRANSLATOR,
         partitions_def=partitions,
@@ -112,59 +106,51 @@ def canvas_assets(partitions: PartitionsDefinition) -> AssetsDefinition:
     def canvas_shard(
         context: AssetExecutionContext, canvas: CanvasConnection, warehouse: Warehouse
     ) -> Iterator[MaterializeResult]:
-        shard = Shard.parse(context.partition_key)
-        base_url, token = canvas.connection()
-        source = canvas_source(
-            base_url=base_url,
-            access_token=token,
-            account_id=shard.account or "self",
-            course_ids=list(shard.courses) or None,
-            term_ids=list(shard.terms) or None,
-            api=canvas.api(),
+        request = LoadRequest(
+            lms="canvas",
+            client=canvas.api(),
+            destination=warehouse.dlt_destination(),
+            dataset=warehouse.canvas_dataset,
+            shard=Shard.parse(context.partition_key),
         )
-        pipeline = warehouse.pipeline(CANVAS_PIPELINE, shard, warehouse.canvas_dataset)
-        yield from load_shard(context, source, pipeline, shard)
+        yield from load_shard(context, described, request)
 
     return canvas_shard
 
 
 def brightspace_assets(partitions: PartitionsDefinition) -> AssetsDefinition:
     """The Brightspace group: every Brightspace resource, one partition per org-unit shard."""
-    _, brightspace = _definition_sources()
+    _, described = _definition_sources()
 
     @dlt_assets(
-        dlt_source=brightspace,
-        dlt_pipeline=_describing_pipeline(BRIGHTSPACE_PIPELINE, "brightspace"),
+        dlt_source=described,
+        dlt_pipeline=_describing_pipeline("brightspace"),
         name="brightspace_shard",
         dagster_dlt_translator=TRANSLATOR,
         partitions_def=partitions,
-        # one OAuth2 app (one rate limit): limit this pool where that limit is tight (see the README)
+        # one OAuth2 app (one rate limit): limit this pool where that limit is tight (see docs/scale.md)
         pool="brightspace_app",
     )
     def brightspace_shard(
         context: AssetExecutionContext, brightspace: BrightspaceConnection, warehouse: Warehouse
     ) -> Iterator[MaterializeResult]:
-        shard = Shard.parse(context.partition_key)
-        api = brightspace.api()
-        source = brightspace_source(
-            base_url=api.base_url,
-            client_id="unused",
-            client_secret="unused",
-            refresh_token=None,
-            org_unit_ids=list(shard.org_units) or None,
-            api=api,
+        request = LoadRequest(
+            lms="brightspace",
+            client=brightspace.api(),
+            destination=warehouse.dlt_destination(),
+            dataset=warehouse.brightspace_dataset,
+            shard=Shard.parse(context.partition_key),
         )
-        pipeline = warehouse.pipeline(BRIGHTSPACE_PIPELINE, shard, warehouse.brightspace_dataset)
-        yield from load_shard(context, source, pipeline, shard)
+        yield from load_shard(context, described, request)
 
     return brightspace_shard
 
 
-def _describing_pipeline(name: str, dataset: str) -> Pipeline:
+def _describing_pipeline(lms: str) -> Pipeline:
     # dagster-dlt reads the destination kind for the asset specs; nothing is run with this one
     import dlt
 
-    return dlt.pipeline(pipeline_name=f"{name}__definitions", destination="duckdb", dataset_name=dataset)
+    return dlt.pipeline(pipeline_name=f"{lms}_pipeline__definitions", destination="duckdb", dataset_name=lms)
 
 
 def models_asset(upstream: Sequence[AssetKey]) -> AssetsDefinition:

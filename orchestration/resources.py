@@ -1,37 +1,37 @@
 """Dagster resources: the LMS connections and the warehouse every shard loads into."""
 
 import threading
-from typing import Any, Optional
+from collections.abc import Callable
+from typing import Any, Optional, TypeVar
 
 import dlt
 from dagster import ConfigurableResource
-from dlt.pipeline.pipeline import Pipeline
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
-from pipelines.shards import Shard, duckdb_destination, shard_pipeline_name
-from sources.brightspace import BrightspaceApi, connect
+from pipelines.warehouse import duckdb_destination
+from sources.brightspace import BrightspaceApi, BrightspaceSettings, brightspace_settings
 from sources.brightspace.settings import DEFAULT_REFRESH_TOKEN_FILE, DEFAULT_TOKEN_URL
-from sources.canvas import CanvasApi
+from sources.canvas import CanvasApi, CanvasSettings, canvas_settings
 
 DEFAULT_DUCKDB_FILE = "lms.duckdb"
+Settings = TypeVar("Settings")
 
 
 class ConnectionNotConfigured(RuntimeError):
     """An LMS connection setting is missing from both the resource config and dlt's config."""
 
 
-def _setting(value: str | None, key: str, secret: bool, hint: str) -> str:
-    if value:
-        return value
+def _resolved(resolve: Callable[..., Settings], resource: str, lms: str, **given: Any) -> Settings:
+    """The LMS settings: the resource's fields over dlt's config; a missing one names both places."""
     try:
-        found = (dlt.secrets if secret else dlt.config).get(key)
-    except Exception:  # a provider that cannot read the key has no value for it
-        found = None
-    if not found:
+        return resolve(**given)
+    except ConfigFieldMissingException as exc:
+        missing = ", ".join(exc.fields)
+        env = " / ".join(f"SOURCES__{lms.upper()}__{name.upper()}" for name in exc.fields)
         raise ConnectionNotConfigured(
-            f"{key} is not set: give it in the Dagster resource config ({hint}, e.g. with "
-            f"EnvVar) or in .dlt/{'secrets' if secret else 'config'}.toml / env {key.upper().replace('.', '__')}"
-        )
-    return str(found)
+            f"{missing} not set: give it in the Dagster resource config ({resource}, e.g. with EnvVar) "
+            f"or under [sources.{lms}] in .dlt/config.toml / .dlt/secrets.toml (env {env})"
+        ) from None
 
 
 class CanvasConnection(ConfigurableResource):
@@ -47,18 +47,25 @@ class CanvasConnection(ConfigurableResource):
     access_token: Optional[str] = None  # noqa: UP045
     max_in_flight: int = 8
 
+    def settings(self) -> CanvasSettings:
+        """The Canvas settings: this resource's fields over `[sources.canvas]`."""
+        return _resolved(
+            canvas_settings,
+            "CanvasConnection",
+            "canvas",
+            base_url=self.base_url,
+            access_token=self.access_token,
+            max_in_flight=self.max_in_flight,
+        )
+
     def connection(self) -> tuple[str, str]:
         """(base_url, access_token)."""
-        base_url = _setting(self.base_url, "sources.canvas.base_url", False, "CanvasConnection.base_url")
-        token = _setting(
-            self.access_token, "sources.canvas.access_token", True, "CanvasConnection.access_token"
-        )
-        return base_url, token
+        settings = self.settings()
+        return settings.base_url, settings.access_token
 
     def api(self) -> CanvasApi:
         """A client for one shard run (its own request statistics; the throttle is the server's)."""
-        base_url, token = self.connection()
-        return CanvasApi(base_url, token, max_in_flight=self.max_in_flight)
+        return self.settings().client()
 
 
 # Brightspace refresh tokens are single use: every shard run in this process shares one client, so
@@ -88,36 +95,28 @@ class BrightspaceConnection(ConfigurableResource):
     refresh_token_file: str = DEFAULT_REFRESH_TOKEN_FILE
     max_in_flight: int = 8
 
+    def settings(self) -> BrightspaceSettings:
+        """The Brightspace settings: this resource's fields over `[sources.brightspace]`."""
+        return _resolved(
+            brightspace_settings,
+            "BrightspaceConnection",
+            "brightspace",
+            base_url=self.base_url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            refresh_token=self.refresh_token,
+            token_url=self.token_url,
+            refresh_token_file=self.refresh_token_file,
+            max_in_flight=self.max_in_flight,
+        )
+
     def api(self) -> BrightspaceApi:
         """The process's client for this app (shared by concurrent shard runs)."""
-        base_url = _setting(
-            self.base_url, "sources.brightspace.base_url", False, "BrightspaceConnection.base_url"
-        )
-        client_id = _setting(
-            self.client_id, "sources.brightspace.client_id", True, "BrightspaceConnection.client_id"
-        )
-        key = (base_url, client_id, self.refresh_token_file)
+        settings = self.settings()
+        key = (settings.base_url, settings.client_id, settings.refresh_token_file)
         with _BRIGHTSPACE_LOCK:
             if key not in _BRIGHTSPACE_CLIENTS:
-                secret = _setting(
-                    self.client_secret,
-                    "sources.brightspace.client_secret",
-                    True,
-                    "BrightspaceConnection.client_secret",
-                )
-                try:
-                    refresh = self.refresh_token or dlt.secrets.get("sources.brightspace.refresh_token")
-                except Exception:
-                    refresh = self.refresh_token
-                _BRIGHTSPACE_CLIENTS[key] = connect(
-                    base_url,
-                    client_id,
-                    secret,
-                    refresh,
-                    token_url=self.token_url,
-                    refresh_token_file=self.refresh_token_file,
-                    max_in_flight=self.max_in_flight,
-                )
+                _BRIGHTSPACE_CLIENTS[key] = settings.client()
             return _BRIGHTSPACE_CLIENTS[key]
 
 
@@ -152,11 +151,3 @@ class Warehouse(ConfigurableResource):
         except Exception:
             configured = None
         return "duckdb" if configured else duckdb_destination(DEFAULT_DUCKDB_FILE)
-
-    def pipeline(self, base_name: str, shard: Shard, dataset_name: str) -> Pipeline:
-        """The dlt pipeline of one shard: its own name (own local and destination state), this destination."""
-        return dlt.pipeline(
-            pipeline_name=shard_pipeline_name(base_name, shard),
-            destination=self.dlt_destination(),
-            dataset_name=dataset_name,
-        )

@@ -6,40 +6,23 @@ import argparse
 import logging
 import sys
 from contextlib import ExitStack
-from pathlib import Path
-from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a plain checkout too
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
-import dlt  # noqa: E402
-from dlt.common.configuration.exceptions import ConfigFieldMissingException  # noqa: E402
-
-from pipelines.lms_inputs import add_input_arguments, input_locations, write_canvas_demo_inputs  # noqa: E402
-from pipelines.runner import (  # noqa: E402
+from pipelines.lms_inputs import write_canvas_demo_inputs
+from pipelines.load import CANVAS_RESOURCES, LoadOutcome
+from pipelines.runner import (
+    add_load_arguments,
     add_run_arguments,
-    load_and_report,
+    int_list,
     main_with_clear_errors,
-    select_resources,
+    run_pipeline,
 )
-from pipelines.shards import WarehouseStageTimer, shard_from_args, shard_pipeline_name, shared_destination  # noqa: E402
-from pipelines.transform import add_transform_arguments  # noqa: E402
-from sources.canvas import CanvasApi, canvas_source  # noqa: E402
+from pipelines.shards import shard_from_args
+from sources.canvas import CanvasSettings, canvas_settings
 
 PIPELINE_NAME = "canvas_pipeline"
-RESOURCES = [
-    "accounts",
-    "terms",
-    "courses",
-    "users",
-    "sections",
-    "enrollments",
-    "assignment_groups",
-    "assignments",
-    "submissions",
-    "student_summaries",
-    "course_activity",
-    "rollcall_attendance",
-]
+RESOURCES = list(CANVAS_RESOURCES)
 MISSING_CONFIG = """\
 No Canvas connection is configured. Set both of these (or run with --demo to load the local sandbox):
   base_url      in .dlt/config.toml   [sources.canvas] base_url = "https://<school>.instructure.com"
@@ -51,107 +34,49 @@ See .dlt/secrets.toml.example."""
 logger = logging.getLogger("canvas_pipeline")
 
 
-def _int_list(text: str | None) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise SystemExit(f"expected a comma-separated list of numeric ids, got {text!r}") from None
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--demo", action="store_true", help="start the local Canvas sandbox and load it")
-    parser.add_argument(
-        "--size", default="small", choices=["small", "medium", "large"], help="sandbox size with --demo"
-    )
-    parser.add_argument("--seed", type=int, default=7, help="sandbox seed with --demo")
-    parser.add_argument(
-        "--throttle",
-        default="default",
-        choices=["off", "default", "strict"],
-        help="sandbox throttle with --demo",
-    )
-    parser.add_argument(
-        "--destination", default="duckdb", help="dlt destination: duckdb (default) or postgres"
-    )
-    parser.add_argument("--dataset", default="canvas", help="dataset (schema) name in the destination")
-    parser.add_argument("--resources", help=f"comma-separated subset of: {','.join(RESOURCES)}")
+    add_load_arguments(parser, "Canvas", RESOURCES, seed=7)
     parser.add_argument("--courses", help="comma-separated Canvas course ids (a shard)")
     parser.add_argument("--terms", help="comma-separated enrollment term ids (a shard)")
     parser.add_argument(
         "--account", default=None, help="account id: the root (default: self) or a sub-account (a shard)"
     )
     parser.add_argument(
-        "--pipeline-name",
-        help=f"dlt pipeline name (default: {PIPELINE_NAME}, or {PIPELINE_NAME}__<shard> for a shard)",
-    )
-    parser.add_argument(
-        "--full-refresh", action="store_true", help="drop this source's tables and state, then load all"
-    )
-    parser.add_argument(
         "--file-format",
         choices=["parquet", "jsonl", "insert_values", "csv"],
         help="load file format (default: parquet on duckdb, the destination's own elsewhere)",
     )
-    parser.add_argument("--max-in-flight", type=int, default=8, help="most concurrent requests for the token")
-    add_input_arguments(parser, rollcall=True)
-    add_transform_arguments(parser)
-    add_run_arguments(parser)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
+    add_run_arguments(parser, PIPELINE_NAME, rollcall=True)
     return parser.parse_args(argv)
 
 
-def resolve_connection(args: argparse.Namespace, stack: ExitStack) -> tuple[str, str]:
-    """The Canvas base URL and token: the sandbox's with --demo, else dlt config and secrets."""
-    if args.demo:
-        from sandbox.canvas import CanvasSandbox
+def connection_settings(
+    args: argparse.Namespace, stack: ExitStack
+) -> tuple[CanvasSettings, dict[str, str | None]]:
+    """The Canvas settings (the sandbox's host and token with --demo, else `[sources.canvas]`) and
+    the demo's input files."""
+    if not args.demo:
+        try:
+            return canvas_settings(max_in_flight=args.max_in_flight), {}
+        except ConfigFieldMissingException:
+            raise SystemExit(MISSING_CONFIG) from None
+    from sandbox.canvas import CanvasSandbox
 
-        sandbox = stack.enter_context(CanvasSandbox(size=args.size, seed=args.seed, throttle=args.throttle))
-        logger.info("sandbox Canvas (%s) at %s", args.size, sandbox.base_url)
-        print(f"Started the sandbox Canvas ({args.size} institution) at {sandbox.base_url}")
-        write_canvas_demo_inputs(args, sandbox, stack)
-        return sandbox.base_url, sandbox.admin_token
-    try:
-        base_url = dlt.config["sources.canvas.base_url"]
-        token = dlt.secrets["sources.canvas.access_token"]
-    except (KeyError, ConfigFieldMissingException):
-        base_url, token = None, None
-    if not base_url or not token:
-        raise SystemExit(MISSING_CONFIG)
-    return str(base_url), str(token)
+    sandbox = stack.enter_context(CanvasSandbox(size=args.size, seed=args.seed, throttle=args.throttle))
+    logger.info("sandbox Canvas (%s) at %s", args.size, sandbox.base_url)
+    print(f"Started the sandbox Canvas ({args.size} institution) at {sandbox.base_url}")
+    inputs = write_canvas_demo_inputs(sandbox, stack, args.rollcall_dir, args.sis_roster)
+    settings = canvas_settings(
+        base_url=sandbox.base_url, access_token=sandbox.admin_token, max_in_flight=args.max_in_flight
+    )
+    return settings, inputs
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Run one load; returns the figures printed in the summary."""
-    timer = WarehouseStageTimer()
-    with ExitStack() as stack:
-        base_url, token = resolve_connection(args, stack)
-        api = CanvasApi(base_url, token, max_in_flight=args.max_in_flight)
-        source = canvas_source(
-            base_url=base_url,
-            access_token=token,
-            account_id=args.account or "self",
-            course_ids=_int_list(args.courses),
-            term_ids=_int_list(args.terms),
-            rollcall_bucket_url=input_locations(args)[0],
-            strict=args.strict,
-            api=api,
-        )
-        source = select_resources(source, args.resources, RESOURCES)
-        shard = shard_from_args(args.account, _int_list(args.terms), _int_list(args.courses))
-        name = args.pipeline_name or shard_pipeline_name(PIPELINE_NAME, shard)
-        pipeline = dlt.pipeline(
-            pipeline_name=name,
-            destination=shared_destination(args.destination, PIPELINE_NAME, name),
-            dataset_name=args.dataset,
-            progress="log" if args.verbose else None,
-        )
-        stack.enter_context(timer.locked_from(pipeline))
-        suffix = "" if shard.is_whole else f" (shard {shard.key}, pipeline {name})"
-        print(f"Extracting from {base_url} ...{suffix}")
-        return load_and_report("Canvas load", pipeline, source, api.stats, RESOURCES, args, timer)
+def run(args: argparse.Namespace) -> LoadOutcome:
+    """Run one load and print its summary."""
+    shard = shard_from_args(args.account, int_list(args.terms), int_list(args.courses))
+    return run_pipeline(args, "canvas", shard, connection_settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,17 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a plain checkout too
-
-from pipelines.write_path import (  # noqa: E402
+from pipelines.write_path import (
     add_connection_args,
     configure_logging,
     connect,
     lms_error_in,
     warehouse,
 )
-from sources.canvas.helpers import CanvasApi  # noqa: E402
-from writeback.canvas.enrollment_sync import (  # noqa: E402
+from sources.canvas.helpers import CanvasApi
+from writeback.canvas.enrollment_sync import (
     CHANGES,
     DesiredInputError,
     Plan,

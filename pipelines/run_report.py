@@ -41,11 +41,13 @@ def rows_loaded(pipeline: Pipeline) -> dict[str, int]:
     return {t: n for t, n in sorted(info.row_counts.items()) if not t.startswith("_dlt")}
 
 
-def table_counts(pipeline: Pipeline, tables: list[str]) -> dict[str, int]:
-    """Live row counts in the destination for `tables` (those that exist)."""
-    existing = set(
-        pipeline.default_schema.data_table_names(seen_data_only=True)
-    )  # created in the destination
+def table_counts(pipeline: Pipeline, tables: list[str], schema_name: str | None = None) -> dict[str, int]:
+    """Live row counts in the destination for those of `tables` created there, by the pipeline's
+    default schema or by schema `schema_name` (another source of the same run, e.g. the SIS roster)."""
+    schema = pipeline.schemas.get(schema_name) if schema_name else pipeline.default_schema
+    if schema is None:
+        return {}
+    existing = set(schema.data_table_names(seen_data_only=True))  # created in the destination
     counts: dict[str, int] = {}
     with pipeline.sql_client() as client:
         for table in tables:
@@ -61,7 +63,7 @@ def format_summary(
     loaded: dict[str, int],
     totals: dict[str, int],
     http: dict[str, Any],
-    timer: StageTimer,
+    seconds: dict[str, float],
 ) -> str:
     """A short human-readable report of one run."""
     lines = [f"== {title} =="]
@@ -74,8 +76,8 @@ def format_summary(
         f"requests: {http.get('requests', 0)}  throttled replies: {http.get('throttled', 0)}  "
         f"retries: {retries}  governor waits: {http.get('governor_waits', 0)}"
     )
-    stages = "  ".join(f"{k} {v:.2f}s" for k, v in timer.seconds.items())
-    lines.append(f"time: {stages}  total {sum(timer.seconds.values()):.2f}s")
+    stages = "  ".join(f"{k} {v:.2f}s" for k, v in seconds.items())
+    lines.append(f"time: {stages}  total {sum(seconds.values()):.2f}s")
     return "\n".join(lines)
 
 
@@ -188,6 +190,7 @@ class RunReport:
             "governor_waits": int(http.get("governor_waits", 0)),
             "rows_loaded": sum(self.loaded.values()),
             "skipped_scopes": len(skipped),
+            "rejected_rows": len(http.get("rejected", [])),
             "seconds_total": round(sum(self.seconds.values()), 3),
             "tables": [
                 {

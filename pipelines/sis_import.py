@@ -17,19 +17,17 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a plain checkout too
-
-from pipelines.write_path import (  # noqa: E402
+from pipelines.write_path import (
     add_connection_args,
     configure_logging,
     connect,
     lms_error_in,
     warehouse,
 )
-from sources.canvas.helpers import CanvasApi  # noqa: E402
-from sources.lms_http.jobs import JobFailedError, JobPoller, JobTimeoutError, PollPolicy  # noqa: E402
-from writeback.canvas.sis_format import Validation, validate_inputs  # noqa: E402
-from writeback.canvas.sis_imports import COUNT_NAMES, SisImportClient, canvas_sis_imports, job_state  # noqa: E402
+from sources.canvas.helpers import CanvasApi
+from sources.lms_http.jobs import JobFailedError, JobPoller, JobTimeoutError, PollPolicy
+from writeback.canvas.sis_format import Validation, validate_inputs
+from writeback.canvas.sis_imports import COUNT_NAMES, SisImportClient, canvas_sis_imports, job_state
 
 PIPELINE_NAME = "canvas_sis_import"
 

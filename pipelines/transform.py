@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -191,6 +189,7 @@ def run_models(
     command: str = "build",
     project_dir: Path = SQL_DIR,
     headline: bool = True,
+    strict_grades: bool = False,
 ) -> TransformSummary:
     """Build the dbt models (and run their tests) on the pipeline's destination, in this process.
 
@@ -204,6 +203,8 @@ def run_models(
         command: the dbt command, "build" (models and tests) or "run" (models only).
         project_dir: the dbt project (sql/).
         headline: read a few headline numbers from the marts afterwards.
+        strict_grades: a course grade that disagrees with the LMS fails the build (dbt var
+            `strict_grades`); otherwise it is a warning and course_grade_agreement lists it.
 
     Returns:
         The summary of the build.
@@ -212,7 +213,9 @@ def run_models(
         TransformError: dbt failed; `failures` names each failing model or test.
     """
     target, env = profile_environment(pipeline, analytics_schema)
-    variables = dataset_vars(pipeline, datasets)
+    variables: dict[str, Any] = dict(dataset_vars(pipeline, datasets))
+    if strict_grades:
+        variables["strict_grades"] = True
     work = Path(pipeline.working_dir) / "dbt"
     args = [
         command,
@@ -274,6 +277,13 @@ HEADLINE_QUERIES: dict[str, str] = {
     "gradebook rows": "select count(*) from {s}.gradebook",
     "mean current score": "select avg(current_score) from {s}.course_grades",
     "grades compared with the LMS": "select count(*) from {s}.course_grade_agreement where is_compared",
+    "course grades agreeing with the LMS": (
+        "select cast(sum(case when is_in_agreement then 1 else 0 end) as text) || ' of '"
+        " || cast(count(*) as text) || ' agree, '"
+        " || cast(sum(case when is_in_agreement then 0 else 1 end) as text)"
+        " || ' disagree (see {name}.course_grade_agreement)'"
+        " from {s}.course_grade_agreement where is_compared"
+    ),
     "max |ours - LMS| (points)": (
         "select max(score_difference) from {s}.course_grade_agreement where is_compared"
     ),
@@ -283,6 +293,9 @@ HEADLINE_QUERIES: dict[str, str] = {
     "attendance rate % (present or late)": (
         "select sum(present_count + late_count) * 100.0 "
         "/ nullif(sum(present_count + late_count + absent_count), 0) from {s}.attendance_weekly"
+    ),
+    "attendance marks from Brightspace Data Sets": (
+        "select sum(recorded_count) from {s}.attendance_weekly where lms = 'brightspace'"
     ),
     "students with engagement data": (
         "select sum(case when has_engagement_data then 1 else 0 end) from {s}.engagement_students"
@@ -300,53 +313,9 @@ def headline_numbers(pipeline: Pipeline, analytics_schema: str) -> dict[str, Any
         try:
             with pipeline.sql_client() as client:
                 schema = client.capabilities.escape_identifier(analytics_schema)
-                value = client.execute_sql(query.format(s=schema))[0][0]
+                value = client.execute_sql(query.format(s=schema, name=analytics_schema))[0][0]
         except Exception:
             logger.debug("headline %r unavailable", name, exc_info=True)
             continue
-        numbers[name] = float(value) if value is not None and not isinstance(value, int) else value
+        numbers[name] = float(value) if value is not None and not isinstance(value, (int, str)) else value
     return numbers
-
-
-# ---- the pipelines' side: `--no-transform` and the run after a load ------------------------------
-
-
-def add_transform_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add `--no-transform`, `--models` and `--analytics-schema` to a pipeline's parser."""
-    parser.add_argument(
-        "--no-transform",
-        action="store_true",
-        help="load only; do not build the SQL models in sql/ afterwards",
-    )
-    parser.add_argument("--models", help="dbt selection of the models to build (default: all)")
-    parser.add_argument(
-        "--analytics-schema",
-        default=DEFAULT_ANALYTICS_SCHEMA,
-        help=f"schema the marts are built in (default {DEFAULT_ANALYTICS_SCHEMA})",
-    )
-
-
-def transform_after_load(pipeline: Pipeline, args: argparse.Namespace) -> dict[str, Any]:
-    """Build the models after a load unless `--no-transform`; print the summary or the error.
-
-    Returns:
-        {"transform_failed": bool, "transform": TransformSummary | None}.
-    """
-    if getattr(args, "no_transform", False):
-        return {"transform_failed": False, "transform": None}
-    print("Building the SQL models (dbt) ...")
-    try:
-        summary = run_models(
-            pipeline,
-            select=getattr(args, "models", None),
-            analytics_schema=getattr(args, "analytics_schema", None) or DEFAULT_ANALYTICS_SCHEMA,
-        )
-    except TransformError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        print(
-            "The load itself is complete; fix the models or data and rerun (or pass --no-transform).",
-            file=sys.stderr,
-        )
-        return {"transform_failed": True, "transform": None}
-    print(summary.format())
-    return {"transform_failed": False, "transform": summary}

@@ -12,7 +12,8 @@ from typing import Any
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
-from pipelines.shards import duckdb_destination
+from pipelines.warehouse import duckdb_destination
+from sources.canvas.connection import canvas_settings
 from sources.lms_http.errors import LmsApiError
 
 # The extract (pipelines/canvas_pipeline.py) loads DuckDB's canvas_pipeline.duckdb; the write-path
@@ -59,13 +60,10 @@ def connect(args: argparse.Namespace, stack: ExitStack) -> tuple[str, str, Any]:
         print(f"Started the sandbox Canvas ({args.size} institution) at {sandbox.base_url}")
         return sandbox.base_url, sandbox.admin_token, sandbox
     try:
-        base_url = args.base_url or dlt.config["sources.canvas.base_url"]
-        token = dlt.secrets["sources.canvas.access_token"]
-    except (KeyError, ConfigFieldMissingException):
-        base_url, token = args.base_url, None
-    if not base_url or not token:
-        raise SystemExit(MISSING_CONFIG)
-    return str(base_url), str(token), None
+        settings = canvas_settings(base_url=args.base_url)
+    except ConfigFieldMissingException:
+        raise SystemExit(MISSING_CONFIG) from None
+    return settings.base_url, settings.access_token, None
 
 
 def warehouse(pipeline_name: str, destination: str, dataset: str) -> dlt.Pipeline:

@@ -28,24 +28,22 @@ conversion off; `[sources] arrow_pages_min_rows` changes `MIN_ROWS`.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common.configuration.providers import DictionaryProvider
 from dlt.common.normalizers.naming import NamingConvention
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 from dlt.sources import DltResource
 
 logger = logging.getLogger(__name__)
 
-# dlt's parquet normalizer settings that give Arrow items the JSON path's `_dlt_load_id` / `_dlt_id`
-DLT_COLUMN_SETTINGS = (
-    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID",
-    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID",
-)
+# dlt's `[normalize.parquet_normalizer]` settings that give Arrow items the JSON path's
+# `_dlt_load_id` / `_dlt_id`
+DLT_COLUMN_SETTINGS = ("add_dlt_load_id", "add_dlt_id")
 UTC_MICROS = pa.timestamp("us", tz="UTC")
 # Items with fewer rows stay dicts. Measured with submission rows (extract + normalize, Arrow vs
 # dicts): 10-row items 31 ms slower each as Arrow, 100-row items even, 200-row items 45 ms faster.
@@ -205,15 +203,28 @@ class RowsToArrow:
             raise Fallback(f"{name!r} does not convert to {data_type} ({exc})") from None
 
 
+class DltColumnDefaults(DictionaryProvider):
+    """dlt settings that make the Arrow path add `_dlt_load_id` and `_dlt_id` as the JSON path does:
+    a configuration provider consulted after all others, so any explicit setting (environment,
+    .dlt/config.toml) still wins."""
+
+    NAME: ClassVar[str] = "lms-elt Arrow column defaults"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._config_doc = {"normalize": {"parquet_normalizer": dict.fromkeys(DLT_COLUMN_SETTINGS, True)}}
+
+
 def keep_dlt_columns() -> None:
     """Make dlt add `_dlt_load_id` and `_dlt_id` to Arrow items as it does to dict rows.
 
-    Environment settings, because dlt reads them for every pipeline whatever the working directory
-    (tests and benchmarks run in temporary ones, where the project's `.dlt/config.toml` is not
-    read); an explicit setting in the environment is kept.
+    A default in dlt's own configuration (not the environment, which child processes and every
+    other reader would inherit), because the project's `.dlt/config.toml` is not read from every
+    working directory (tests and benchmarks run in temporary ones). Registered once per dlt run
+    context.
     """
-    for setting in DLT_COLUMN_SETTINGS:
-        os.environ.setdefault(setting, "true")
+    if DltColumnDefaults.NAME not in {provider.name for provider in dlt.config.config_providers}:
+        dlt.config.register_provider(DltColumnDefaults())
 
 
 def arrow_pages(
@@ -251,6 +262,7 @@ def arrow_pages(
 
 __all__ = [
     "DLT_COLUMN_SETTINGS",
+    "DltColumnDefaults",
     "MIN_ROWS",
     "Fallback",
     "RowsToArrow",

@@ -1,6 +1,6 @@
 """Attendance: schemes and their symbols, one register per course offering, sessions and marks.
 
-Brightspace exposes attendance only through Brightspace Data Sets (brightspace-api.md §5.6), so
+Brightspace exposes attendance only through Brightspace Data Sets (docs/brightspace-api.md §5.6), so
 these rows are served by the Data Hub alone. The data sets have no session date column; the sandbox
 puts the meeting date in the session's Name and Description ("Session 03 (2025-01-21)").
 """

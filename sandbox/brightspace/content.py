@@ -1,4 +1,4 @@
-"""Content progress for the Brightspace sandbox: `{ou}/content/userprogress/` (brightspace-api.md 5.7).
+"""Content progress for the Brightspace sandbox: `{ou}/content/userprogress/` (docs/brightspace-api.md 5.7).
 
 Each course offering has a table of contents of 8-20 topics (ObjectIds unique in the institution),
 and each enrolled student a `UserProgressData` record per topic they visited, completed or were

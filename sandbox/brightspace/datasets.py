@@ -1,7 +1,7 @@
 """Brightspace Data Sets: each set's columns (from the BDS schema), key, and rows as the sandbox holds them.
 
 Column names and order follow the BDS schema files (mforest-gsu/d2l-datahub-cli:schema/datasets/*.json,
-cited in brightspace-api.md §6.1). Rows are typed Python values (int, float, bool, str, None;
+cited in docs/brightspace-api.md §6.1). Rows are typed Python values (int, float, bool, str, None;
 date-times as UTC strings) paired with the instant the row last changed, which is what a
 differential extract filters on.
 
@@ -23,7 +23,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from . import bds_rows
 from .attendance import SCHEMES
+from .bds_rows import HubEvents
 from .gradebook import BLANK, CATEGORY, EXEMPT, GRADED, NO_VALUE, PASS_FAIL
 from .institution import ORGANIZATION_NAME, ROOT_ORG_UNIT_ID, Course, Institution
 from .shapes import DISTRIBUTION_NAMES, number
@@ -41,6 +43,7 @@ class Scope:
     org_unit_ids: set[int]
     since: float | None = None
     until: float | None = None
+    events: HubEvents | None = None
 
     @property
     def full(self) -> bool:
@@ -71,6 +74,11 @@ class DataSet:
     def file_stem(self) -> str:
         """The CSV/ZIP file name without extension ("GradeResults")."""
         return self.name.replace(" ", "")
+
+    @property
+    def has_is_deleted(self) -> bool:
+        """Whether the data set flags deleted rows (IsDeleted) instead of dropping them."""
+        return "IsDeleted" in self.columns
 
 
 def _users(inst: Institution, scope: Scope) -> Iterator[Row]:
@@ -372,7 +380,7 @@ def _attendance_schemes(inst: Institution, scope: Scope) -> Iterator[Row]:
             )
 
 
-# GUIDs of the four plugins in D2L's own sample (brightspace-api.md §6.1); the rest are made up here.
+# GUIDs of the four plugins in D2L's own sample (docs/brightspace-api.md §6.1); the rest are made up here.
 _KNOWN_PLUGINS = {
     "Users": "1d6d722e-b572-456f-97c1-d526570daa6b",
     "Organizational Units": "07a9e561-e22f-4e82-8dd6-7bfb14c91776",
@@ -481,6 +489,61 @@ DATA_SETS: tuple[DataSet, ...] = (
         "SchemeId SchemeSymbolId",
         _attendance_schemes,
     ),
+    _data_set(
+        "Content User Progress",
+        "Each user's progress on each content topic.",
+        "ContentObjectId UserId CompletedDate LastVisited IsRead NumRealVisits NumFakeVisits TotalTime "
+        "IsVisited IsCurrentBookmark IsSelfAssessComplete LastModified",
+        "ContentObjectId UserId",
+        bds_rows.content_user_progress,
+    ),
+    _data_set(
+        "Course Access",
+        "Each day each user accessed each course offering.",
+        "OrgUnitId UserId DayAccessed",
+        "OrgUnitId UserId DayAccessed",
+        bds_rows.course_access,
+    ),
+    _data_set(
+        "Quiz Attempts",
+        "The quiz attempts of every user.",
+        "AttemptId QuizId UserId OrgUnitId AttemptNumber TimeStarted TimeCompleted Score IsGraded "
+        "OldAttemptNumber IsDeleted PossibleScore IsRetakeIncorrectOnly DueDate TimeLimit TimeLimitEnforced "
+        "GracePeriod GracePeriodExceededBehaviour ExtendedDeadline",
+        "AttemptId",
+        bds_rows.quiz_attempts,
+    ),
+    _data_set(
+        "Discussion Posts",
+        "The posts of every discussion topic.",
+        "OrgUnitId TopicId UserId PostId ThreadId IsReply ParentPostId NumReplies DatePosted IsDeleted "
+        "RatingSum NumRatings Score LastEditDate SortOrder Depth Thread WordCount AttachmentCount",
+        "PostId",
+        bds_rows.discussion_posts,
+    ),
+    _data_set(
+        "Assignment Submissions",
+        "The submissions to every assignment folder.",
+        "DropboxId OrgUnitId SubmitterId SubmitterType FileSubmissionCount TotalFileSize FeedbackUserId "
+        "FeedbackIsRead Score IsGraded LastSubmissionDate Feedback FeedbackLastModified FeedbackReadDate "
+        "CompletionDate",
+        "DropboxId SubmitterId",
+        bds_rows.assignment_submissions,
+    ),
+    _data_set(
+        "Enrollments and Withdrawals",
+        "A log of every enrollment and withdrawal.",
+        "LogId UserId OrgUnitId RoleId Action EnrollmentType ModifiedByUserId EnrollmentDate",
+        "LogId",
+        bds_rows.enrollments_and_withdrawals,
+    ),
+    _data_set(
+        "Grade Schemes",
+        "The grade schemes and their ranges.",
+        "GradeSchemeId OrgUnitId SchemeName GradeSchemeRangeId IsDeleted DeletedDate Version",
+        "GradeSchemeId GradeSchemeRangeId",
+        bds_rows.grade_schemes,
+    ),
 )
 DATA_SETS_BY_NAME = {d.name: d for d in DATA_SETS}
 
@@ -491,6 +554,7 @@ def scope_for(
     since: float | None = None,
     until: float | None = None,
     frozen: bool = False,
+    events: HubEvents | None = None,
 ) -> Scope:
     """The scope of an extract: everything, or the subtree under `parent_org_unit_id`.
 
@@ -500,7 +564,7 @@ def scope_for(
     root = parent_org_unit_id if parent_org_unit_id is not None else ROOT_ORG_UNIT_ID
     units = {root, *inst.descendants(root)}
     courses = inst.courses_under(root)
-    return Scope(inst.frozen(courses) if frozen else courses, units, since, until)
+    return Scope(inst.frozen(courses) if frozen else courses, units, since, until, events)
 
 
 def rows_of(inst: Institution, data_set: DataSet, scope: Scope) -> Iterator[list[Value]]:

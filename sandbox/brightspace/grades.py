@@ -1,4 +1,4 @@
-"""Brightspace's Final Calculated Grade for Points and Weighted books (grade-calculation.md Part B).
+"""Brightspace's Final Calculated Grade for Points and Weighted books (docs/grade-calculation.md Part B).
 
 Computed in floats for speed, and again in exact `fractions.Fraction` arithmetic whenever the
 displayed value sits at a rounding tie, so the displayed grade is always exact half to even (B.6).

@@ -1,12 +1,19 @@
 """OAuth 2.0 token service: refresh-token grant with single-use, rotating refresh tokens.
 
-Behaviour (brightspace-api.md §1.1): `POST /core/connect/token` with `grant_type=refresh_token` and
+Behaviour (docs/brightspace-api.md §1.1): `POST /core/connect/token` with `grant_type=refresh_token` and
 `refresh_token`, the client authenticated by HTTP Basic or by `client_id`/`client_secret` form
 fields. A refresh token works once: the reply carries a new one and the used one is rejected from
 then on with 400 `invalid_grant`. Access tokens are Bearer tokens valid for `access_token_ttl`
 seconds. Choices where the reference is silent (UNCONFIRMED): unused refresh tokens never expire;
 reusing a spent refresh token does not revoke the chain it belongs to; `expires_in` is the TTL
 rounded up to whole seconds.
+
+Persist-before-use check (for tests): a client must store each new refresh token before it uses
+the access token that came with it, or a crash in between loses the only valid refresh token (§1.1,
+"store the rotated token atomically before any API work"). Given `watch_store`, a callable reading
+the client's token store, the service checks on the first API request with each new access token
+that the store already holds the refresh token issued with it; if not, it records a violation in
+`persist_violations` and answers 400 `refresh_token_not_persisted`.
 """
 
 from __future__ import annotations
@@ -60,6 +67,11 @@ class TokenService:
         self._spent: set[str] = set()
         self._access: dict[str, float] = {}
         self.refreshes_rejected = 0
+        # access token -> (the refresh token issued with it, its number), until its first use
+        self._unused: dict[str, tuple[str, int]] = {}
+        self.watch_store: Callable[[], str | None] | None = None
+        self.persist_violations: list[str] = []
+        self._issued = 0
 
     def issue_refresh_token(self) -> str:
         """Mint another valid refresh token (the start of a new grant chain)."""
@@ -72,20 +84,38 @@ class TokenService:
         """Make every current access token invalid."""
         with self._lock:
             self._access.clear()
+            self._unused.clear()
 
     def check_access(self, authorization: str | None) -> bool:
         """Whether an `Authorization` header carries a live Bearer access token."""
+        return self.refusal(authorization) is None
+
+    def refusal(self, authorization: str | None) -> str | None:
+        """Why an API request's `Authorization` header is refused (an OAuth error code), or None.
+
+        `invalid_token`: no live Bearer access token. `refresh_token_not_persisted`: the first use
+        of an access token whose refresh token the watched store does not hold yet.
+        """
         if not authorization or not authorization.startswith("Bearer "):
-            return False
+            return "invalid_token"
         token = authorization[len("Bearer ") :].strip()
         with self._lock:
             expires = self._access.get(token)
             if expires is None:
-                return False
+                return "invalid_token"
             if self._clock() >= expires:
                 del self._access[token]
-                return False
-            return True
+                return "invalid_token"
+            first_use = self._unused.pop(token, None)
+            watch = self.watch_store
+        if first_use is not None and watch is not None and watch() != first_use[0]:
+            # never the tokens themselves: the violation text may reach test output
+            with self._lock:
+                self.persist_violations.append(
+                    f"access token #{first_use[1]} was used before its refresh token was stored"
+                )
+            return "refresh_token_not_persisted"
+        return None
 
     def token_request(self, form: Mapping[str, str], authorization: str | None) -> TokenReply:
         """Answer a token endpoint POST.
@@ -119,6 +149,8 @@ class TokenService:
             access = _access_token()
             # a token lives exactly the whole seconds `expires_in` reports, never less
             self._access[access] = self._clock() + max(1, math.ceil(self.access_token_ttl))
+            self._issued += 1
+            self._unused[access] = (new_refresh, self._issued)
         return TokenReply(
             200,
             {

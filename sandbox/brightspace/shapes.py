@@ -1,4 +1,4 @@
-"""Valence JSON blocks (brightspace-api.md §5) built from the institution's records."""
+"""Valence JSON blocks (docs/brightspace-api.md §5) built from the institution's records."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from .timestamps import to_utc_string
 Json = dict[str, Any]
 
 # WeightDistributionType codes: 0 manual, 1 even, 2 by points come from third-party client code
-# (grade-calculation.md B.1, UNCONFIRMED); the data set column is a varchar(8), spelled here.
+# (docs/grade-calculation.md B.1, UNCONFIRMED); the data set column is a varchar(8), spelled here.
 DISTRIBUTION_CODES = {"manual": 0, "even": 1, "points": 2}
 DISTRIBUTION_NAMES = {"manual": "Manual", "even": "Even", "points": "ByPoints"}
 

@@ -1,5 +1,5 @@
 """Account reports in the sandbox: provisioning_csv and last_user_access_csv, run as async jobs
-whose CSV output is served as a file (canvas-api.md section 4.9)."""
+whose CSV output is served as a file (docs/canvas-api.md section 4.9)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from .catalog import SUBMISSION_TYPE_FOR
 from .grades import CourseScores
 from .institution import Institution, expects_submission
 from .model import Assignment, Course, Enrollment, Submission
-from .timestamps import DAY, HOUR
+from .timestamps import DAY, HOUR, iso
 
 Key = tuple[int, int, int]  # (course_id, assignment_id, user_id)
 
@@ -44,8 +44,8 @@ def _key(course: Course, s: Submission) -> Key:
     return (course.id, s.assignment.id, s.user_id)
 
 
-def advance_institution(inst: Institution, step: int) -> Changes:
-    """Move the clock one day and apply that day's activity (call with `inst.lock` held).
+def advance_institution(inst: Institution, step: int, until: int | None = None) -> Changes:
+    """Move the clock one day (or to `until`) and apply that day's activity (hold `inst.lock`).
 
     Every new time is a whole second in (old clock, new clock], so it is later than every earlier
     event (created/updated/submitted/graded/posted/activity times; due dates are schedule, not events).
@@ -53,12 +53,16 @@ def advance_institution(inst: Institution, step: int) -> Changes:
     Args:
         inst: The institution to mutate.
         step: Step number; the step's random stream is seeded by (seed, step).
+        until: The new clock in epoch seconds (a server clock set against a client's, see
+            `timestamps.server_now`); default one day on. Must be later than the clock.
 
     Returns:
         The exact change sets.
     """
     rng = random.Random(f"canvas-sandbox-advance:{inst.size}:{inst.seed}:{step}")
-    start, end = inst.clock, inst.clock + DAY
+    start, end = inst.clock, inst.clock + DAY if until is None else until
+    if end <= start:
+        raise ValueError(f"until ({iso(end)}) must be later than the sandbox clock ({iso(start)})")
     changes = Changes()
     open_courses = [c for c in inst.courses if c.workflow_state == "available"]
     live = {c.id: inst.live_students(c) for c in inst.courses}
@@ -202,6 +206,79 @@ def advance_institution(inst: Institution, step: int) -> Changes:
     inst.clock = end
     inst.steps_taken += 1
     changes.clock = datetime.fromtimestamp(end, UTC)
+    return changes
+
+
+def commit_at_cursors(inst: Institution, step: int, lag_seconds: int = 0) -> Changes:
+    """Commit work stamped at (or up to `lag_seconds` before) each course's latest stamps (hold `inst.lock`).
+
+    Call it right after a client read every course: its cursors then sit at each course's highest
+    `submitted_at` and `graded_at`. A database stamps a row when the request starts and shows it
+    when the transaction commits, so a row can appear after a reader has seen later or equal
+    stamps. Canvas compares `submitted_since`/`graded_since` strictly (`submitted_at > ?`) at whole
+    seconds (docs/canvas-api.md §4.5), so a client that asks from its cursor misses these rows unless it
+    re-reads an overlap window. The clock does not move: every new stamp is at or before it.
+
+    Per open course: up to two unsubmitted placeholders of active students are submitted at
+    `submitted cursor - lag`, and one submitted row (handed in no later than that) is graded at
+    `graded cursor - lag`, where `lag` is drawn from [0, lag_seconds].
+
+    Args:
+        inst: The institution to mutate.
+        step: Step number; the random stream is seeded by (seed, step, "cursor").
+        lag_seconds: How long before the cursor the late transactions may have started.
+
+    Returns:
+        The exact change sets (`submitted`, `graded`, `changed_submissions`, `changed_enrollments`).
+    """
+    rng = random.Random(f"canvas-sandbox-cursor:{inst.size}:{inst.seed}:{step}")
+    changes = Changes()
+    before: dict[int, tuple[Course, Enrollment, CourseScores | None]] = {}
+    for c in inst.courses:
+        if c.workflow_state != "available":
+            continue
+        live = inst.live_students(c)
+        served = inst.served_submissions(c)
+        submitted_cursor = max((s.submitted_at for s in served if s.submitted_at is not None), default=None)
+        graded_cursor = max((s.graded_at for s in served if s.graded_at is not None), default=None)
+        picked: list[tuple[Submission, str, int]] = []
+        if submitted_cursor is not None:
+            pool = [
+                s
+                for s in served
+                if s.workflow_state == "unsubmitted"
+                and s.late_policy_status is None
+                and not s.excused
+                and expects_submission(s.assignment)
+                and live[s.user_id].state == "active"
+            ]
+            for s in rng.sample(pool, min(2, len(pool))):
+                picked.append((s, "submit", submitted_cursor - rng.randint(0, lag_seconds)))
+        if graded_cursor is not None:
+            at = graded_cursor - rng.randint(0, lag_seconds)
+            pool = [
+                s
+                for s in served
+                if s.workflow_state == "submitted"
+                and s.submitted_at is not None
+                and s.submitted_at <= at
+                and live[s.user_id].state == "active"
+            ]
+            if pool:
+                picked.append((pool[rng.randrange(len(pool))], "grade", at))
+        for s, action, at in picked:
+            enrollment = live[s.user_id]
+            if enrollment.id not in before:
+                before[enrollment.id] = (c, enrollment, inst.student_scores(c, enrollment))
+            if action == "submit":
+                _submit(s, at)
+                changes.submitted.add(_key(c, s))
+            else:
+                _grade(rng, c, s, at, _grader(c))
+                changes.graded.add(_key(c, s))
+    _rescore(inst, before, changes)
+    changes.changed_submissions = changes.submitted | changes.graded
+    changes.clock = datetime.fromtimestamp(inst.clock, UTC)
     return changes
 
 

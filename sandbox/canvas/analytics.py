@@ -1,6 +1,6 @@
 """Course analytics for the sandbox: per-student summaries and per-day course activity.
 
-Follows the analytics plugin (`instructure/analytics`, canvas-api.md section 4.7):
+Follows the analytics plugin (`instructure/analytics`, docs/canvas-api.md section 4.7):
 - students are the course's StudentEnrollments in state active or completed, by sortable name;
 - `tardiness_breakdown` tallies the student's submissions of published assignments that expect a
   digital submission: `missing` (flagged missing), `late`, `on_time` (submitted), else `floating`;

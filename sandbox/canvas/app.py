@@ -33,6 +33,7 @@ from .routes import Room
 from .routes.accounts import AccountRoutes
 from .routes.courses import CourseRoutes
 from .routes.enrollments import EnrollmentWriteRoutes
+from .routes.grading import GradingRoutes
 from .routes.progress import ProgressRoutes
 from .routes.reports import ReportRoutes
 from .routes.sis_imports import SisImportRoutes
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 ROOMS: tuple[type[Room], ...] = (
     AccountRoutes,
     CourseRoutes,
+    GradingRoutes,
     SubmissionRoutes,
     SisImportRoutes,
     EnrollmentWriteRoutes,

@@ -1,5 +1,5 @@
 """Enrollment writes as Canvas makes them: create (reusing a matching enrollment), conclude, delete,
-inactivate and reactivate (reference canvas-api.md section 4.3)."""
+inactivate and reactivate (docs/canvas-api.md section 4.3)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ _scaled_cache: dict[float, Fraction | int] = {}
 
 
 class WorkFacts(NamedTuple):
-    """What the calculator needs from one submission (see grade-calculation.md A.3)."""
+    """What the calculator needs from one submission (see docs/grade-calculation.md A.3)."""
 
     score: float | None
     posted: bool = True
@@ -148,7 +148,7 @@ def _best_subset(rows: Sequence[_Row], k: int, base: tuple[Number, Number], maxi
 def drop_assignments(
     rows: Iterable[tuple[int, Number, Number]], drop_lowest: int, drop_highest: int, never_drop: Iterable[int]
 ) -> list[tuple[int, Number, Number]]:
-    """Apply a group's drop rules by Canvas's best-subset method (grade-calculation.md A.4).
+    """Apply a group's drop rules by Canvas's best-subset method (docs/grade-calculation.md A.4).
 
     Args:
         rows: (assignment id, score, points possible) rows that survived the A.3 filters; exact
@@ -212,8 +212,10 @@ class CourseCalculator:
         posted_only: bool,
         include_ungraded: bool,
         concluded: bool = False,
+        points: bool = False,
     ) -> float | None:
-        """One of the four variants for one student (see `score_variant`)."""
+        """One of the four variants for one student (see `score_variant`); with `points`, the
+        stored points column instead: the point total in points mode, the percentage when weighted."""
         total_score: Number = 0
         total_possible: Number = 0
         weighted_sum: Number = 0
@@ -265,6 +267,8 @@ class CourseCalculator:
             return round2(Fraction(value))
         if total_possible <= 0:
             return None
+        if points:
+            return round2(Fraction(total_score) / 100)  # values are kept scaled by 100
         return round2(Fraction(total_score) / total_possible * 100)
 
     def scores(self, work: Mapping[int, WorkFacts | None], *, concluded: bool = False) -> CourseScores:
@@ -322,7 +326,7 @@ def course_scores(
     weighted: bool,
     concluded: bool = False,
 ) -> CourseScores:
-    """All four stored course scores for one student (grade-calculation.md A.1-A.6).
+    """All four stored course scores for one student (docs/grade-calculation.md A.1-A.6).
 
     Args:
         groups: The course's active assignment groups.
@@ -335,3 +339,51 @@ def course_scores(
         current/final (posted) and unposted current/final scores.
     """
     return CourseCalculator(groups, assignments, weighted=weighted).scores(work, concluded=concluded)
+
+
+def weighted_period_total(
+    periods: Sequence[tuple[float | None, float | None]], *, final: bool
+) -> float | None:
+    """A course score from its weighted grading periods' stored, rounded scores (docs/grade-calculation.md
+    A.7, Canvas `calculate_total_from_weighted_grading_periods`).
+
+    Args:
+        periods: (the period's score, its weight) for every period of the set.
+        final: True for a `final` variant (an empty period counts as 0 with its weight), False for
+            `current` (only periods with a score count, and none gives None).
+
+    Returns:
+        The course percentage rounded to 2 dp, or None.
+    """
+    total = ZERO
+    weight_sum = ZERO
+    any_score = False
+    for score, weight in periods:
+        w = exact(weight)
+        if score is not None:
+            any_score = True
+        elif not final:
+            continue
+        total += exact(score) * w / 100
+        weight_sum += w
+    if not final and not any_score:
+        return None
+    if weight_sum < 100:
+        total = total * 100 / weight_sum if weight_sum else ZERO
+    return round2(total)
+
+
+def weighted_course_scores(periods: Sequence[tuple[CourseScores | None, float | None]]) -> CourseScores:
+    """All four course scores from the period scores of a weighted set (each variant on its own)."""
+
+    def variant(name: str, final: bool) -> float | None:
+        return weighted_period_total(
+            [(getattr(p, name) if p is not None else None, w) for p, w in periods], final=final
+        )
+
+    return CourseScores(
+        variant("current_score", False),
+        variant("final_score", True),
+        variant("unposted_current_score", False),
+        variant("unposted_final_score", True),
+    )

@@ -8,8 +8,27 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .catalog import NO_SUBMISSION_TYPES
-from .grades import AssignmentFacts, CourseCalculator, CourseScores, GroupFacts, WorkFacts
-from .model import Account, Assignment, Course, Enrollment, Section, Submission, Term, User
+from .grades import (
+    AssignmentFacts,
+    CourseCalculator,
+    CourseScores,
+    GroupFacts,
+    WorkFacts,
+    weighted_course_scores,
+)
+from .model import (
+    Account,
+    Assignment,
+    Course,
+    CustomGradeStatus,
+    Enrollment,
+    GradingPeriod,
+    GradingPeriodSet,
+    Section,
+    Submission,
+    Term,
+    User,
+)
 from .timestamps import ANCHOR_NOW, epoch
 
 log = logging.getLogger(__name__)
@@ -83,6 +102,9 @@ class Institution:
         self.next_submission_id = 0
         self.steps_taken = 0
         self.lock = threading.RLock()
+        # grading setup (generator/grading.py): period sets by term, the root account's statuses
+        self.grading_period_sets: list[GradingPeriodSet] = []
+        self.custom_grade_statuses: list[CustomGradeStatus] = []
 
     # ---- structure lookups -------------------------------------------------------------------
     @property
@@ -152,9 +174,13 @@ class Institution:
             course.enrollment_order_cache = rows
         return rows
 
-    def calculator(self, course: Course) -> CourseCalculator:
-        """The course's grade calculator (rebuilt when its assignments change)."""
-        calc = course.calculator_cache
+    def calculator(self, course: Course, period: GradingPeriod | None = None) -> CourseCalculator:
+        """The course's grade calculator, or one grading period's (rebuilt when assignments change)."""
+        cache = course.calculator_cache
+        if cache is None:
+            cache = course.calculator_cache = {}
+        key = period.id if period is not None else None
+        calc = cache.get(key)
         if calc is None:
             groups = [
                 GroupFacts(g.id, g.group_weight, g.drop_lowest, g.drop_highest, frozenset(g.never_drop))
@@ -163,11 +189,68 @@ class Institution:
             assignments = [
                 AssignmentFacts(a.id, a.assignment_group_id, a.points_possible, a.omit_from_final_grade)
                 for a in course.assignments
-                if a.published and gradeable(a)
+                if a.published
+                and gradeable(a)
+                and (period is None or self.grading_period_of(course, a.due_at) is period)  # A.2 6
             ]
             calc = CourseCalculator(groups, assignments, weighted=course.apply_assignment_group_weights)
-            course.calculator_cache = calc
+            cache[key] = calc
         return calc
+
+    # ---- grading periods (docs/grade-calculation.md A.7) ---------------------------------------------
+    def period_set(self, course: Course) -> GradingPeriodSet | None:
+        """The grading period set of the course's term, if any."""
+        for period_set in self.grading_period_sets:
+            if course.enrollment_term_id in period_set.term_ids:
+                return period_set
+        return None
+
+    def grading_period_of(self, course: Course, due_at: int | None) -> GradingPeriod | None:
+        """The period an assignment due at `due_at` counts in: start < due <= end; no due date
+        counts in the last period (Canvas's effective due dates); a date outside every period, none."""
+        period_set = self.period_set(course)
+        if period_set is None or not period_set.periods:
+            return None
+        if due_at is None:
+            return period_set.periods[-1]
+        for period in period_set.periods:
+            if period.start_date < due_at <= period.end_date:
+                return period
+        return None
+
+    def grading_period_of_assignment(self, assignment: Assignment) -> GradingPeriod | None:
+        """The grading period an assignment's submissions belong to (their `grading_period_id`)."""
+        course = self.courses_by_id.get(assignment.course_id)
+        return self.grading_period_of(course, assignment.due_at) if course is not None else None
+
+    def current_points(
+        self, course: Course, enrollment: Enrollment, period: GradingPeriod | None = None
+    ) -> tuple[float | None, float | None]:
+        """`current_points` and `unposted_current_points` of a StudentEnrollment (A.5: the point
+        total in points mode, the percentage in weighted modes)."""
+        period_set = self.period_set(course)
+        if period is None and period_set is not None and period_set.weighted:
+            scores = self.student_scores(course, enrollment)
+            return (scores.current_score, scores.unposted_current_score) if scores else (None, None)
+        calc = self.calculator(course, period)
+        work = self.student_work(course, enrollment.user.id)
+        concluded = enrollment.state == "completed"
+        return (
+            calc.score(work, posted_only=True, include_ungraded=False, concluded=concluded, points=True),
+            calc.score(work, posted_only=False, include_ungraded=False, concluded=concluded, points=True),
+        )
+
+    def period_scores(
+        self, course: Course, period: GradingPeriod, enrollment: Enrollment
+    ) -> CourseScores | None:
+        """One StudentEnrollment's scores in one grading period (None when deleted).
+
+        Not cached: `advance` rescoring touched students must see their new period scores."""
+        if enrollment.state == "deleted":
+            return None
+        return self.calculator(course, period).scores(
+            self.student_work(course, enrollment.user.id), concluded=enrollment.state == "completed"
+        )
 
     def student_work(self, course: Course, user_id: int) -> dict[int, WorkFacts]:
         """What the calculator sees of one student's submissions, by assignment id."""
@@ -189,6 +272,11 @@ class Institution:
         """Course scores of one StudentEnrollment (None when deleted: Canvas deletes its scores)."""
         if enrollment.state == "deleted":
             return None
+        period_set = self.period_set(course)
+        if period_set is not None and period_set.weighted:
+            return weighted_course_scores(
+                [(self.period_scores(course, p, enrollment), p.weight) for p in period_set.periods]
+            )
         return self.calculator(course).scores(
             self.student_work(course, enrollment.user.id), concluded=enrollment.state == "completed"
         )

@@ -128,6 +128,7 @@ class Submission:
     late_policy_status: str | None
     seconds_late: int
     submission_type: str | None
+    custom_grade_status_id: int | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -175,6 +176,8 @@ class Course:
     uuid: str
     late_policy_pct: float  # late deduction per day as a fraction of points possible (0 = no policy)
     missing_policy_pct: float | None  # score given to missing work as a fraction of points (None = no policy)
+    # Final Grade Override: enrollment id -> override score (percent); docs/grade-calculation.md A.8
+    override_scores: dict[int, float] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
     enrollments: list[Enrollment] = field(default_factory=list)
     groups: list[AssignmentGroup] = field(default_factory=list)
@@ -184,7 +187,7 @@ class Course:
     served_cache: list[Submission] | None = None
     grades_cache: dict[int, Any] | None = None  # enrollment id -> CourseScores | None
     enrollment_order_cache: list[Enrollment] | None = None
-    calculator_cache: Any = None  # grades.CourseCalculator for the current assignments/groups
+    calculator_cache: Any = None  # grading period id (None: the course) -> grades.CourseCalculator
     work_index_cache: dict[int, list[Submission]] | None = None  # user id -> submissions
 
     def invalidate(self) -> None:
@@ -194,3 +197,38 @@ class Course:
         self.enrollment_order_cache = None
         self.calculator_cache = None
         self.work_index_cache = None
+
+
+@dataclass(slots=True, eq=False)
+class GradingPeriod:
+    """A grading period: assignments due in (start_date, end_date] count in it."""
+
+    id: int
+    title: str
+    start_date: int
+    end_date: int
+    close_date: int
+    weight: float | None
+
+
+@dataclass(slots=True, eq=False)
+class GradingPeriodSet:
+    """A set of grading periods attached to enrollment terms; `weighted` builds the course score
+    from the period scores (docs/grade-calculation.md A.7)."""
+
+    id: int
+    title: str
+    weighted: bool
+    display_totals_for_all_grading_periods: bool
+    term_ids: tuple[int, ...]
+    periods: list[GradingPeriod]
+    created_at: int
+
+
+@dataclass(slots=True, eq=False)
+class CustomGradeStatus:
+    """A root account's custom grade status (a label on a submission; it does not change scores)."""
+
+    id: int
+    name: str
+    color: str

@@ -6,7 +6,19 @@ from typing import Any
 
 from .grades import CourseScores
 from .institution import Institution
-from .model import Account, Assignment, AssignmentGroup, Course, Enrollment, Section, Submission, Term, User
+from .model import (
+    Account,
+    Assignment,
+    AssignmentGroup,
+    Course,
+    Enrollment,
+    GradingPeriod,
+    GradingPeriodSet,
+    Section,
+    Submission,
+    Term,
+    User,
+)
 from .timestamps import iso
 
 # html_url fields point at a fixed canonical host (like a school's instructure.com domain), so the
@@ -52,8 +64,9 @@ def account_json(a: Account) -> JSON:
     }
 
 
-def term_json(t: Term) -> JSON:
-    """An EnrollmentTerm."""
+def term_json(t: Term, inst: Institution | None = None) -> JSON:
+    """An EnrollmentTerm; `grading_period_group_id` names its grading period set."""
+    group = next((g.id for g in inst.grading_period_sets if t.id in g.term_ids), None) if inst else None
     return {
         "id": t.id,
         "name": t.name,
@@ -61,7 +74,7 @@ def term_json(t: Term) -> JSON:
         "end_at": iso(t.end_at),
         "created_at": iso(t.created_at),
         "workflow_state": "active",
-        "grading_period_group_id": None,
+        "grading_period_group_id": group,
         "sis_term_id": t.sis_term_id,
         "sis_import_id": None,
     }
@@ -112,7 +125,7 @@ def course_json(c: Course, inst: Institution, include_term: bool = False) -> JSO
             "end_at": iso(t.end_at),
             "created_at": iso(t.created_at),
             "workflow_state": "active",
-            "grading_period_group_id": None,
+            "grading_period_group_id": term_json(t, inst)["grading_period_group_id"],
         }
     return out
 
@@ -170,8 +183,22 @@ def user_json(u: User, include: frozenset[str] = frozenset()) -> JSON:
     return out
 
 
-def enrollment_json(e: Enrollment, c: Course, inst: Institution, scores: CourseScores | None) -> JSON:
-    """An Enrollment; StudentEnrollments carry `grades` (letter grades are null: no grading standard)."""
+def enrollment_json(
+    e: Enrollment,
+    c: Course,
+    inst: Institution,
+    scores: CourseScores | None,
+    *,
+    current_points: bool = False,
+    period: GradingPeriod | None = None,
+) -> JSON:
+    """An Enrollment; StudentEnrollments carry `grades` (letter grades are null: no grading standard).
+
+    `grades` holds the course scores, or one grading period's with `period`. The admin caller sees
+    the posted scores and, beside them, `override_score` when a Final Grade Override is set
+    (course scores only: docs/grade-calculation.md A.8). `current_points` (include[]=current_points) is
+    the points total in a points course and the percentage in a weighted one (A.5).
+    """
     s = e.section
     out: JSON = {
         "id": e.id,
@@ -213,6 +240,15 @@ def enrollment_json(e: Enrollment, c: Course, inst: Institution, scores: CourseS
             "unposted_final_score": scores.unposted_final_score if scores else None,
             "unposted_final_grade": None,
         }
+        if current_points:
+            points = inst.current_points(c, e, period) if scores else (None, None)
+            out["grades"]["current_points"], out["grades"]["unposted_current_points"] = points
+        override = c.override_scores.get(e.id) if period is None else None
+        if override is not None:
+            out["grades"]["override_score"] = override
+            out["grades"]["override_grade"] = None
+            out["override_score"] = override
+            out["override_grade"] = None
     out["user"] = user_summary(e.user)
     return out
 
@@ -316,11 +352,11 @@ def submission_json(s: Submission, inst: Institution, include: frozenset[str] = 
         "excused": s.excused,
         "late_policy_status": s.late_policy_status,
         "points_deducted": deducted,
-        "grading_period_id": None,
+        "grading_period_id": period.id if (period := inst.grading_period_of_assignment(a)) else None,
         "extra_attempts": None,
         "posted_at": iso(s.posted_at),
         "redo_request": False,
-        "custom_grade_status_id": None,
+        "custom_grade_status_id": s.custom_grade_status_id,
         "sticker": None,
         "late": s.seconds_late > 0 or s.late_policy_status == "late",
         "missing": s.missing,
@@ -335,3 +371,52 @@ def submission_json(s: Submission, inst: Institution, include: frozenset[str] = 
     if "assignment" in include:
         out["assignment"] = assignment_json(a)
     return out
+
+
+def grading_period_json(p: GradingPeriod, now: int) -> JSON:
+    """A GradingPeriod (Grading Periods API)."""
+    return {
+        "id": p.id,
+        "title": p.title,
+        "start_date": iso(p.start_date),
+        "end_date": iso(p.end_date),
+        "close_date": iso(p.close_date),
+        "weight": p.weight,
+        "is_closed": p.close_date < now,
+    }
+
+
+def grading_period_set_json(g: GradingPeriodSet, now: int) -> JSON:
+    """A GradingPeriodSet as the account's listing serves it: its terms and periods embedded."""
+    return {
+        "id": g.id,
+        "title": g.title,
+        "weighted": g.weighted,
+        "display_totals_for_all_grading_periods": g.display_totals_for_all_grading_periods,
+        "workflow_state": "active",
+        "created_at": iso(g.created_at),
+        "updated_at": iso(g.created_at),
+        "enrollment_term_ids": list(g.term_ids),
+        "grading_periods": [grading_period_json(p, now) for p in g.periods],
+    }
+
+
+def late_policy_json(c: Course) -> JSON:
+    """The course's LatePolicy (Late Policy API); a course without one gets both deductions off.
+
+    The generator's policy: `late_policy_pct` of the points per late day, and missing work scored at
+    `missing_policy_pct` of the points (a deduction of the rest).
+    """
+    return {
+        "id": c.id,
+        "course_id": c.id,
+        "missing_submission_deduction_enabled": c.missing_policy_pct is not None,
+        "missing_submission_deduction": round(100 - 100 * (c.missing_policy_pct or 0.0), 2),
+        "late_submission_deduction_enabled": bool(c.late_policy_pct),
+        "late_submission_deduction": round(100 * c.late_policy_pct, 2),
+        "late_submission_interval": "day",
+        "late_submission_minimum_percent_enabled": False,
+        "late_submission_minimum_percent": 0.0,
+        "created_at": iso(c.created_at),
+        "updated_at": iso(c.created_at),
+    }

@@ -2,7 +2,7 @@
 
 Roll Call (instructure/rollcall-attendance) keeps its own `statuses` table and writes one percent
 grade per student into the "Roll Call Attendance" assignment: `(present + 0.8 * late) / total`,
-formatted with `'%.0f'` (canvas-api.md section 6). The sandbox derives the statuses from each
+formatted with `'%.0f'` (docs/canvas-api.md section 6). The sandbox derives the statuses from each
 student's generated attendance rate and then sets the assignment's scores from those statuses, so
 the gradebook and the CSV reports always agree.
 

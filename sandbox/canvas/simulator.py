@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from ..faults import Captured, FaultMiddleware, request_url
 from ..serving import ServedSandbox, ServerThread
 from . import truth
-from .advance import Changes, advance_institution
+from .advance import Changes, advance_institution, commit_at_cursors
 from .analytics import ENGAGEMENT_TABLES, analytics_of, engagement_keys, engagement_rows
 from .app import CanvasApp
 from .generator import build_institution
@@ -265,18 +265,25 @@ class CanvasSandbox(ServedSandbox):
         return self._sis_roster.differences()
 
     # ---- evolution -----------------------------------------------------------------------------
-    def advance(self, step: int | None = None) -> Changes:
-        """Move the institution one day forward deterministically (see advance.py).
+    def advance(self, step: int | None = None, until: int | None = None) -> Changes:
+        """Move the institution one day (or to `until`, epoch seconds) forward (see advance.py).
 
         Args:
             step: Step number seeding the day's activity; default the next step.
+            until: The new clock, e.g. `timestamps.server_now(client_now, skew)`; default a day on.
 
         Returns:
             The exact change sets and the new clock.
         """
         inst = self.institution
         with inst.lock:
-            return advance_institution(inst, inst.steps_taken + 1 if step is None else step)
+            return advance_institution(inst, inst.steps_taken + 1 if step is None else step, until)
+
+    def commit_at_cursors(self, lag_seconds: int = 0) -> Changes:
+        """Commit work stamped in each course's latest second, after a client read it (advance.py)."""
+        inst = self.institution
+        with inst.lock:
+            return commit_at_cursors(inst, inst.steps_taken + 1, lag_seconds)
 
 
 def _repeat_next_link(environ: dict[str, Any], reply: Captured) -> bool:

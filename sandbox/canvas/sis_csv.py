@@ -1,5 +1,5 @@
 """The Canvas SIS CSV format as the sandbox's importer reads it: the kinds and their statuses, and
-unpacking an upload into parsed CSV files (canvas-api.md section 4.10)."""
+unpacking an upload into parsed CSV files (docs/canvas-api.md section 4.10)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """SIS imports in the sandbox: unpack the upload, read the Canvas SIS CSVs, apply them to the
-institution, and describe the job as GET .../sis_imports/:id does (canvas-api.md section 4.10)."""
+institution, and describe the job as GET .../sis_imports/:id does (docs/canvas-api.md section 4.10)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import math
 import re
 import time
 
@@ -19,6 +20,19 @@ STRICT_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _day_prefix: dict[int, str] = {}
 _HH_MM = [f"{m // 60:02d}:{m % 60:02d}:" for m in range(24 * 60)]
 _SS_Z = [f"{sec:02d}Z" for sec in range(60)]
+
+
+def server_now(client_now: float, skew_seconds: float) -> int:
+    """The server's clock, in whole epoch seconds, when the client's clock reads `client_now`.
+
+    Servers and clients keep their own clocks (NTP keeps them close, never equal), so a client
+    must take its cursors from the server's stamps, never from its own clock.
+
+    Args:
+        client_now: The client's clock in epoch seconds (e.g. `time.time()`).
+        skew_seconds: How far the server is ahead of the client (negative: behind).
+    """
+    return math.floor(client_now + skew_seconds)
 
 
 def epoch(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:

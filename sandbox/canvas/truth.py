@@ -31,6 +31,39 @@ TABLES = (
 )
 
 
+# grading setup tables (counted only when asked for, like the engagement tables)
+GRADING_TABLES = (
+    "grading_period_sets",
+    "grading_periods",
+    "enrollment_period_grades",
+    "late_policies",
+    "custom_grade_statuses",
+)
+
+
+def grading_keys(inst: Institution, table: str) -> set[tuple[Any, ...]]:
+    """Keys of a grading setup table: `(id,)`, or `(enrollment_id, grading_period_id)` for
+    enrollment_period_grades (every StudentEnrollment of a course x its term's periods)."""
+    with inst.lock:
+        if table == "grading_period_sets":
+            return {(g.id,) for g in inst.grading_period_sets}
+        if table == "grading_periods":
+            return {(p.id,) for g in inst.grading_period_sets for p in g.periods}
+        if table == "enrollment_period_grades":
+            out: set[tuple[Any, ...]] = set()
+            for c in inst.courses:
+                period_set = inst.period_set(c)
+                for e in c.enrollments if period_set else ():
+                    if e.type == "StudentEnrollment":
+                        out |= {(e.id, p.id) for p in period_set.periods}  # type: ignore[union-attr]
+            return out
+        if table == "late_policies":
+            return {(c.id,) for c in inst.courses}  # every course serves one (payloads.late_policy_json)
+        if table == "custom_grade_statuses":
+            return {(s.id,) for s in inst.custom_grade_statuses}
+    raise ValueError(f"unknown grading table {table!r}; use one of {GRADING_TABLES}")
+
+
 def counts(inst: Institution) -> dict[str, int]:
     """Rows per REST table."""
     with inst.lock:
@@ -49,6 +82,8 @@ def counts(inst: Institution) -> dict[str, int]:
 
 def keys(inst: Institution, table: str) -> set[tuple[Any, ...]]:
     """Primary keys: `(id,)`, or `(course_id, assignment_id, user_id)` for submissions."""
+    if table in GRADING_TABLES:
+        return grading_keys(inst, table)
     _check_table(table)
     with inst.lock:
         if table == "submissions":
@@ -65,7 +100,7 @@ def rows(inst: Institution, table: str) -> list[dict[str, Any]]:
         if table == "accounts":
             return [account_json(a) for a in inst.accounts]
         if table == "terms":
-            return [term_json(t) for t in inst.terms]
+            return [term_json(t, inst) for t in inst.terms]
         if table == "courses":
             return [course_json(c, inst) for c in inst.courses]
         if table == "sections":

@@ -1,23 +1,25 @@
-"""D2L Brightspace source: org units, courses, users, per-course gradebook data and Data Hub attendance."""
+"""D2L Brightspace source: org units, courses, users, per-course gradebook data and the Data Hub (BDS, ADS)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import dlt
 from dlt.sources import DltResource
 
 from ..arrow_rows import arrow_pages
+from ..lms_http.deferred import DeferredClient
 from ..lms_http.errors import LmsPermissionError
 from ..lms_http.jobs import PollPolicy
-from ..lms_http.oauth import TokenStore
-from ..lms_http.retry import RetryPolicy
 from ..privacy import PrivacyPolicy, privacy_rules, protect_all
 from ..unchanged import CourseDigests, PageDigests
 from . import shaping
-from .datahub import DataHubExports, column_hints, next_since, parse_utc, primary_key_of, read_csv_rows
+from .bds import BdsCatalogue, bds_resource
+from .bds_catalogue import DEFAULT_DATA_SETS, ads_table_name, data_set_for
+from .connection import BrightspaceSettings, brightspace_settings
+from .datahub import AdsExports, read_csv_rows
 from .engagement import content_progress_resource
 from .grade_values import CourseGradeValueSync
 from .helpers import BrightspaceApi, CourseReads, connect
@@ -26,73 +28,49 @@ from .settings import (
     COURSE_CHILDREN,
     COURSE_CHILDREN_BY_NAME,
     COURSE_OFFERING_TYPE_ID,
-    DATA_HUB_SETS,
-    DEFAULT_EXPORT_OVERLAP_SECONDS,
     DEFAULT_EXPORT_TIMEOUT_SECONDS,
     DEFAULT_GRADE_VALUES_OVERLAP_SECONDS,
-    DEFAULT_REFRESH_TOKEN_FILE,
-    DEFAULT_TOKEN_URL,
     GRADE_VALUES_READS,
     PERSONAL_FIELDS,
     CourseChild,
-    DataHubSet,
 )
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["brightspace_source", "BrightspaceApi", "connect"]
+__all__ = ["brightspace_source", "brightspace_settings", "BrightspaceApi", "BrightspaceSettings", "connect"]
 
 
 @dlt.source(name="brightspace", max_table_nesting=0)
 def brightspace_source(
-    base_url: str = dlt.config.value,
-    client_id: str = dlt.secrets.value,
-    client_secret: str = dlt.secrets.value,
-    refresh_token: str | None = dlt.secrets.value,
-    token_url: str = DEFAULT_TOKEN_URL,
-    refresh_token_file: str = DEFAULT_REFRESH_TOKEN_FILE,
-    api_versions: dict[str, str] | None = None,
     org_unit_ids: Sequence[int] | None = None,
-    max_in_flight: int = 8,
     strict: bool = False,
     grade_values_overlap_seconds: int = DEFAULT_GRADE_VALUES_OVERLAP_SECONDS,
-    export_overlap_seconds: int = DEFAULT_EXPORT_OVERLAP_SECONDS,
+    data_sets: Sequence[str] | None = None,
+    ads_data_sets: Sequence[str] = (),
     export_timeout_seconds: float = DEFAULT_EXPORT_TIMEOUT_SECONDS,
-    retry_max_attempts: int = 8,
-    retry_base_delay: float = 1.0,
-    request_timeout: float = 60.0,
-    token_store: TokenStore | None = None,
     privacy: PrivacyPolicy | None = None,
     api: BrightspaceApi | None = None,
 ) -> Sequence[DltResource]:
     """Load a Brightspace institution: org units, courses, users, enrollments, classlists, grade
-    setup, categories, objects, values (incremental) and final grades, and the Data Hub attendance
-    data sets (export jobs), and content progress per course (engagement).
+    setup, categories, objects, values (incremental) and final grades, content progress per course
+    (engagement), and Brightspace Data Sets (attendance, course access, quiz attempts, discussion
+    posts, ...: Full then Differential extracts, sources/brightspace/bds.py) and Advanced Data Sets.
 
     Args:
-        base_url: the Brightspace host, e.g. `https://school.brightspace.com`.
-        client_id: the OAuth2 app's client id.
-        client_secret: the OAuth2 app's client secret. Never logged or stored in state.
-        refresh_token: the first refresh token (one browser consent). Rotated tokens are kept in
-            `refresh_token_file`, which wins over this setting once it exists.
-        token_url: the OAuth2 token endpoint (D2L's global one by default).
-        refresh_token_file: where the rotated refresh token is kept (mode 0600, git-ignored).
-        api_versions: per-product version overrides, e.g. {"lp": "1.49", "le": "1.82"}; by default
-            the latest version `/d2l/api/versions/` offers.
         org_unit_ids: load only these course offerings (a shard); other courses' rows are kept.
-        max_in_flight: most requests in flight at once for this app.
         strict: fail the run on a course the app may not read, instead of skipping it.
         grade_values_overlap_seconds: window re-read before each course's grade values cursor.
-        export_overlap_seconds: window re-read before each differential Data Hub export.
-        export_timeout_seconds: how long one Data Hub export job may take.
-        retry_max_attempts: attempts per request for throttled, 5xx and connection failures.
-        retry_base_delay: first backoff delay in seconds (doubles, with jitter).
-        request_timeout: seconds before a request is abandoned and retried.
-        token_store: a refresh-token store object (load()/save()) instead of the file.
+        data_sets: the Brightspace Data Sets to load, by catalogue name (`[sources.brightspace]
+            data_sets`); default every typed one (bds_catalogue.DEFAULT_DATA_SETS); others load as text.
+            They are organisation-wide extracts: a shard's run loads them whole too.
+        ads_data_sets: Advanced Data Sets to load by name through export jobs (a table `ads_<name>`,
+            replaced by each run's export, text columns).
+        export_timeout_seconds: how long one ADS export job may take.
         privacy: keep, pseudonymise or drop names, e-mails, login ids, SIS ids (OrgDefinedId) and
             other personal fields such as grade comments (`[sources.brightspace.privacy]`, key
             `[sources.privacy] hash_key`; see sources/privacy.py).
-        api: a ready client (tests and benchmarks share one to read its statistics).
+        api: the client; default one built from `[sources.brightspace]` (see `BrightspaceSettings`:
+            host, OAuth2 app, tokens, concurrency, retries). The load library passes its own.
 
     Rows read again without change are not loaded again: per-course children yield a course's
     rows only when they differ from its rows at the last run, and on a whole run (no
@@ -104,24 +82,20 @@ def brightspace_source(
 
     Raises:
         PrivacyConfigError: the privacy policy cannot be applied (names the setting to fix).
+        ConfigFieldMissingException: (at the first request) no `api` given, and `[sources.brightspace]`
+            lacks a setting.
     """
     rules = privacy_rules(privacy, "brightspace")
     if api is None:
-        api = connect(
-            base_url,
-            client_id,
-            client_secret,
-            refresh_token,
-            token_url=token_url,
-            token_store=token_store,
-            refresh_token_file=refresh_token_file,
-            api_versions=api_versions,
-            max_in_flight=max_in_flight,
-            policy=RetryPolicy(max_attempts=retry_max_attempts, base_delay=retry_base_delay),
-            request_timeout=request_timeout,
-            poll_policy=PollPolicy(timeout=export_timeout_seconds),
+        # resolved at the first request: a source built only to list its resources needs no settings
+        api = cast(
+            BrightspaceApi,
+            DeferredClient(
+                lambda: brightspace_settings().client(poll_policy=PollPolicy(timeout=export_timeout_seconds))
+            ),
         )
-    exports = DataHubExports(api)
+    exports = AdsExports(api)
+    catalogue = BdsCatalogue(api)
     course_reads = CourseReads(api)
     salt = rules.signature
 
@@ -252,31 +226,18 @@ def brightspace_source(
 
         yield fetch()
 
-    def data_hub(data_set: DataHubSet) -> DltResource:
+    def ads(name: str) -> DltResource:
+        data_set = data_set_for(name)
+
         @dlt.defer
-        def export(parent: int | None, slot: dict[str, Any]) -> list[dict[str, Any]]:
-            since = next_since(slot.get("submit_date"), export_overlap_seconds)
-            content, submit_date = exports.export(
-                data_set, since=parse_utc(since) if since else None, parent_org_unit_id=parent
-            )
-            rows = [row for chunk in read_csv_rows(content, data_set) for row in chunk]
-            # only a downloaded and parsed export moves the differential's start
-            slot["submit_date"] = submit_date
-            slot["last_kind"] = "differential" if since else "full"
-            return rows
+        def export() -> list[dict[str, Any]]:
+            content, _ = exports.export(data_set)
+            return [row for chunk in read_csv_rows(content, data_set) for row in chunk]
 
         def load() -> Iterator[Any]:
-            per_scope = dlt.current.resource_state().setdefault("exports", {})
-            for parent in [int(ou) for ou in org_unit_ids] if org_unit_ids else [None]:
-                yield export(parent, per_scope.setdefault(str(parent) if parent else "all", {}))
+            yield export()
 
-        return dlt.resource(
-            load,
-            name=data_set.table,
-            primary_key=primary_key_of(data_set),
-            write_disposition="merge",
-            columns=column_hints(data_set),
-        )
+        return dlt.resource(load, name=ads_table_name(name), write_disposition="replace")
 
     resources = [
         org_units,
@@ -285,9 +246,12 @@ def brightspace_source(
         courses,
         *(course_child(child) for child in COURSE_CHILDREN),
         grade_values,
-        *(data_hub(data_set) for data_set in DATA_HUB_SETS),
         content_progress_resource(courses, api, strict),
     ]
+    taken = {r.name for r in resources}
+    wanted = DEFAULT_DATA_SETS if data_sets is None else data_sets
+    resources += [bds_resource(api, catalogue, data_set_for(n, taken), strict) for n in dict.fromkeys(wanted)]
+    resources += [ads(name) for name in ads_data_sets]
     # personal fields are dropped or hashed in extract, before any row is written
     # then the biggest table's items become Arrow tables typed by its hints (sources/arrow_rows.py)
     return arrow_pages(protect_all(resources, PERSONAL_FIELDS, rules), ("grade_values",))

@@ -1,4 +1,5 @@
-"""Data Hub export jobs: submit, poll, download the ZIP and read its UTF-8-with-BOM CSV into typed rows."""
+"""Data Hub files and ADS export jobs: read an extract ZIP's UTF-8-with-BOM CSV into typed rows; run
+Advanced Data Set jobs (submit, poll, download; docs/brightspace-api.md section 6.2)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ import logging
 import threading
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-from ..lms_http.errors import LmsApiError
+from ..lms_http.errors import LmsApiError, LmsPermissionError
 from ..lms_http.jobs import AsyncJob, JobState
+from .bds_catalogue import ADS_SCOPE_HINT, DataHubSet
 from .helpers import BrightspaceApi
-from .settings import EXPORT_STATUS, UTC_FORMAT, DataHubSet
+from .settings import EXPORT_STATUS, UTC_FORMAT
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +27,8 @@ _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 
-class DataSetNotFoundError(LmsApiError):
-    """The host's Data Hub does not offer a data set this source loads."""
+class DataSetNotFoundError(LmsPermissionError):
+    """The host's Data Hub does not show this app a data set it was asked to load."""
 
 
 def column_hints(data_set: DataHubSet) -> dict[str, dict[str, Any]]:
@@ -36,8 +38,15 @@ def column_hints(data_set: DataHubSet) -> dict[str, dict[str, Any]]:
         hint: dict[str, Any] = {"data_type": data_type, "nullable": column not in data_set.primary_key}
         if data_type == "timestamp":
             hint["timezone"] = True
+        if column == "IsDeleted" and data_set.primary_key:
+            hint["hard_delete"] = True  # a row a differential flags deleted is removed on merge
         hints[_naming.normalize_identifier(column)] = hint
     return hints
+
+
+def snake_case(column: str) -> str:
+    """A CSV column's name as a table column (dlt's snake_case)."""
+    return _naming.normalize_identifier(column)
 
 
 def primary_key_of(data_set: DataHubSet) -> tuple[str, ...]:
@@ -126,8 +135,8 @@ def job_state(block: Any) -> JobState:
     return JobState(label, failed=True, detail="an ExportJobData status this source does not know")
 
 
-class DataHubExports:
-    """Runs Data Hub export jobs for one API client (data set ids looked up once, by name)."""
+class AdsExports:
+    """Runs Advanced Data Set export jobs for one API client (data set ids looked up once, by name)."""
 
     def __init__(self, api: BrightspaceApi) -> None:
         self.api = api
@@ -147,8 +156,8 @@ class DataHubExports:
         found = self._ids.get(name.lower())
         if found is None:
             raise DataSetNotFoundError(
-                f"Brightspace's Data Hub offers no data set named {name!r} to this app "
-                "(check the datahub scopes of the OAuth app, or leave the table out with --resources)."
+                f"Brightspace's Data Hub offers this app no Advanced Data Set named {name!r} in "
+                f"dataExport/list: {ADS_SCOPE_HINT}, or leave it out of [sources.brightspace] ads_data_sets."
             )
         return found
 
@@ -194,10 +203,3 @@ class DataHubExports:
         content = self.api.poller.run(job)
         submit_date = submitted.get("SubmitDate")
         return content, str(submit_date) if submit_date else None
-
-
-def next_since(submit_date: str | None, overlap_seconds: float) -> str | None:
-    """Where the next differential starts: the last job's SubmitDate minus the overlap."""
-    if not submit_date:
-        return None
-    return format_utc(parse_utc(submit_date) - timedelta(seconds=overlap_seconds))

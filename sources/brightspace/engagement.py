@@ -1,7 +1,7 @@
 """Brightspace engagement: content progress per course (`{ou}/content/userprogress/`, le).
 
 Each record says how one student used one content topic: visits, time spent, last visit,
-completion. Only users with recorded progress are listed (brightspace-api.md section 5.7). Course
+completion. Only users with recorded progress are listed (docs/brightspace-api.md section 5.7). Course
 last access is already in `classlists.last_accessed`. A course the app may not read (403, e.g. a
 missing `content:*` scope) or that answers 404 is skipped and reported, like other course routes.
 """

@@ -1,11 +1,11 @@
-"""Brightspace constants: defaults, the per-course endpoint table, Data Hub data sets and column hints."""
+"""Brightspace constants: defaults, the per-course endpoint table and column hints (Data Hub sets: bds_catalogue)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-# D2L's global token service, not the school's host (brightspace-api.md section 1.1)
+# D2L's global token service, not the school's host (docs/brightspace-api.md section 1.1)
 DEFAULT_TOKEN_URL = "https://auth.brightspace.com/core/connect/token"
 # the rotated refresh token lives here between runs (git ignores .dlt/*.token)
 DEFAULT_REFRESH_TOKEN_FILE = ".dlt/brightspace_refresh.token"
@@ -29,13 +29,11 @@ OBJECT_LIST_PAGE_SIZE = 200
 # modifiedSince is inclusive at second precision; re-read this window so a value committed late
 # in the second of the cursor is never lost (re-read rows that did not change are skipped)
 DEFAULT_GRADE_VALUES_OVERLAP_SECONDS = 300
-# differential export jobs start this long before the previous job's SubmitDate
-DEFAULT_EXPORT_OVERLAP_SECONDS = 3600
 DEFAULT_EXPORT_TIMEOUT_SECONDS = 1800.0
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%S.000Z"  # Valence UTCDateTime
 
-# EXPORTJOBSTATUS_T (brightspace-api.md section 6.2)
+# EXPORTJOBSTATUS_T (docs/brightspace-api.md section 6.2)
 EXPORT_STATUS = {0: "Queued", 1: "Processing", 2: "Complete", 3: "Error", 4: "Deleted"}
 
 
@@ -192,115 +190,6 @@ COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
 
 
 @dataclass(frozen=True)
-class DataHubSet:
-    """A Brightspace Data Set loaded through the export-job API.
-
-    Attributes:
-        name: the data set's Name in `dataExport/list`.
-        table: the table (resource) it loads into.
-        primary_key: its primary key columns (CSV names).
-        types: dlt data type of each CSV column (CSV names); unlisted columns are text.
-        org_unit_column: the column naming the org unit, when the rows carry one.
-    """
-
-    name: str
-    table: str
-    primary_key: tuple[str, ...]
-    types: dict[str, str]
-    org_unit_column: str | None = None
-
-
-# Columns per the BDS schema (brightspace-api.md sections 5.6 and 6.1).
-DATA_HUB_SETS: tuple[DataHubSet, ...] = (
-    DataHubSet(
-        "Attendance Registers",
-        "attendance_registers",
-        ("AttendanceRegisterId",),
-        {
-            "AttendanceRegisterId": "bigint",
-            "OrgUnitId": "bigint",
-            "Name": "text",
-            "Description": "text",
-            "SchemeId": "bigint",
-            "IsVisible": "bool",
-            "IncludeAllUsers": "bool",
-            "CauseForConcern": "double",
-            "Version": "bigint",
-        },
-        org_unit_column="OrgUnitId",
-    ),
-    DataHubSet(
-        "Attendance Sessions",
-        "attendance_sessions",
-        ("AttendanceSessionId",),
-        {
-            "AttendanceSessionId": "bigint",
-            "AttendanceRegisterId": "bigint",
-            "Name": "text",
-            "Description": "text",
-            "SortOrder": "bigint",
-            "Version": "bigint",
-        },
-    ),
-    DataHubSet(
-        "Attendance User Sessions",
-        "attendance_user_sessions",
-        ("UserId", "AttendanceSessionId"),
-        {
-            "UserId": "bigint",
-            "AttendanceSessionId": "bigint",
-            "SchemeSymbolId": "bigint",
-            "LastModified": "timestamp",
-            "LastModifiedBy": "bigint",
-        },
-    ),
-    DataHubSet(
-        "Attendance Schemes",
-        "attendance_schemes",
-        ("SchemeId", "SchemeSymbolId"),
-        {
-            "SchemeId": "bigint",
-            "OrgUnitId": "bigint",
-            "SchemeName": "text",
-            "SchemeSymbolId": "bigint",
-            "SymbolName": "text",
-            "SymbolValue": "text",
-            "Percentage": "double",
-            "Version": "bigint",
-        },
-    ),
-    # IsExempt lives only here: the REST grade values do not say whether a blank is an exemption,
-    # which the course-grade models need in "treat ungraded as 0" books
-    DataHubSet(
-        "Grade Results",
-        "grade_results",
-        ("GradeObjectId", "OrgUnitId", "UserId"),
-        {
-            "GradeObjectId": "bigint",
-            "OrgUnitId": "bigint",
-            "UserId": "bigint",
-            "PointsNumerator": "double",
-            "PointsDenominator": "double",
-            "WeightedNumerator": "double",
-            "WeightedDenominator": "double",
-            "IsReleased": "bool",
-            "IsDropped": "bool",
-            "LastModified": "timestamp",
-            "LastModifiedBy": "bigint",
-            "Comments": "text",
-            "PrivateComments": "text",
-            "IsExempt": "bool",
-            "GradeText": "text",
-            "GradeReleasedDate": "timestamp",
-            "Version": "bigint",
-        },
-        org_unit_column="OrgUnitId",
-    ),
-)
-DATA_HUB_SETS_BY_TABLE = {d.table: d for d in DATA_HUB_SETS}
-
-
-@dataclass(frozen=True)
 class CourseChild:
     """A per-course (org unit) route refreshed in full each run.
 
@@ -373,4 +262,15 @@ PERSONAL_FIELDS: dict[str, dict[str, str]] = {
     "grade_values": {"org_defined_id": "sis_ids", "comments": "other", "private_comments": "other"},
     "final_grades": {"org_defined_id": "sis_ids", "comments": "other", "private_comments": "other"},
     "grade_results": {"comments": "other", "private_comments": "other"},
+    # Brightspace Data Sets (bds_catalogue.py); an untyped data set's columns are not known here
+    "bds_users": {
+        "first_name": "names",
+        "middle_name": "names",
+        "last_name": "names",
+        "user_name": "login_ids",
+        "external_email": "emails",
+        "org_defined_id": "sis_ids",
+    },
+    "discussion_posts": {"thread": "other"},
+    "assignment_submissions": {"feedback": "other"},
 }

@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, cast
 
 import dlt
 from dlt.sources import DltResource
 
 from ..arrow_rows import arrow_pages
-from ..lms_http.errors import LmsPermissionError
-from ..lms_http.retry import RetryPolicy
-from ..privacy import PrivacyPolicy, privacy_rules, protect_all
+from ..lms_http.deferred import DeferredClient
+from ..lms_http.errors import LmsApiError, LmsNotFoundError, LmsPermissionError
+from ..privacy import DROP, PrivacyPolicy, privacy_rules, protect_all, table_actions
 from ..unchanged import CourseDigests, PageDigests
+from .connection import CanvasSettings, canvas_settings
 from .engagement import engagement_resources
+from .grading import (
+    GradingPeriodSets,
+    custom_grade_statuses,
+    late_policy,
+    period_grades,
+    shape_period_grade,
+    shape_period_set,
+    shape_periods,
+)
 from .helpers import CanvasApi, shape_assignment_group, shape_child, shape_enrollment
+from .rejects import Rejects, as_rejects, key_problem, route_rejects
 from .rollcall import rollcall_resource
 from .settings import COLUMNS, COURSE_CHILDREN, DEFAULT_OVERLAP_SECONDS, PERSONAL_FIELDS
 from .submissions import SHARED_CHILDREN, CourseLists, CourseSubmissionSync
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["canvas_source", "CanvasApi"]
+__all__ = ["canvas_source", "canvas_settings", "CanvasApi", "CanvasSettings"]
 
 _SHAPERS = {
     "enrollments": lambda row, course_id: shape_enrollment(row) | {"course_id": course_id},
@@ -33,61 +45,65 @@ _SHAPERS = {
 
 @dlt.source(name="canvas", max_table_nesting=0)
 def canvas_source(
-    base_url: str = dlt.config.value,
-    access_token: str = dlt.secrets.value,
     account_id: str = "self",
     course_ids: Sequence[int] | None = None,
     term_ids: Sequence[int] | None = None,
-    max_in_flight: int = 8,
     submissions_overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
     strict: bool = False,
-    retry_max_attempts: int = 8,
-    retry_base_delay: float = 1.0,
-    request_timeout: float = 60.0,
     rollcall_bucket_url: str | None = None,
     rollcall_file_glob: str = "*.csv",
     privacy: PrivacyPolicy | None = None,
     api: CanvasApi | None = None,
 ) -> Sequence[DltResource]:
     """Load a Canvas account: accounts, terms, courses, users, sections, enrollments (with
-    grades), assignment groups, assignments and submissions.
+    grades), assignment groups, assignments, submissions, grading period sets and periods,
+    per-period enrollment grades, late policies and custom grade statuses.
+
+    A row whose key field is missing or mistyped goes to the `rejects` table (rejects.py).
 
     Args:
-        base_url: the Canvas host, e.g. `https://school.instructure.com` (with or without /api/v1).
-        access_token: an account-admin API token. Never logged or stored in state.
         account_id: the root account id, or `self` for the host's root account.
         course_ids: load only these courses (a shard); other courses' rows are left untouched.
         term_ids: load only courses of these enrollment terms (a shard).
-        max_in_flight: most requests in flight at once for this token.
         submissions_overlap_seconds: window re-read before each submissions cursor.
-        strict: fail the run on a course the token may not read, instead of skipping it.
-        retry_max_attempts: attempts per request for throttled, 5xx and connection failures.
-        retry_base_delay: first backoff delay in seconds (doubles, with jitter).
-        request_timeout: seconds before a request is abandoned and retried.
+        strict: fail the run on a course the token may not read, instead of skipping it, and on a
+            row with a missing or mistyped key, instead of setting it aside in `rejects`.
         rollcall_bucket_url: folder or bucket holding Roll Call attendance CSVs; None (the
             default) leaves the `rollcall_attendance` resource out.
         rollcall_file_glob: which files under `rollcall_bucket_url` are Roll Call reports.
         privacy: keep, pseudonymise or drop names, e-mails, login ids, SIS ids and other personal
             fields (`[sources.canvas.privacy]`, key `[sources.privacy] hash_key`; see sources/privacy.py).
-        api: a ready client (tests and benchmarks share one to read its statistics).
+        api: the client; default one built from `[sources.canvas]` (see `CanvasSettings`: host,
+            token, concurrency, retries). The load library passes its own to read its statistics.
 
     Returns:
         The resources; select a subset with `.with_resources(...)`.
 
     Raises:
         PrivacyConfigError: the privacy policy cannot be applied (names the setting to fix).
+        ConfigFieldMissingException: (at the first request) no `api` given, and `[sources.canvas]`
+            lacks base_url or access_token.
     """
     rules = privacy_rules(privacy, "canvas")
     if api is None:
-        api = CanvasApi(
-            base_url,
-            access_token,
-            max_in_flight=max_in_flight,
-            policy=RetryPolicy(max_attempts=retry_max_attempts, base_delay=retry_base_delay),
-            request_timeout=request_timeout,
-        )
+        # resolved at the first request: a source built only to list its resources needs no settings
+        api = cast(CanvasApi, DeferredClient(lambda: canvas_settings().client()))
     # one run's shared reads of course lists (a source instance is extracted once)
     lists = CourseLists(api)
+    rejects = Rejects(api.stats, strict)
+
+    def unreadable(scope: str, exc: LmsApiError) -> None:
+        """An account-level listing the token may not read: fail in strict mode, else skip it."""
+        if strict:
+            raise exc
+        logger.warning("skipping %s of account %s: %s", scope, account_id, exc)
+        api.stats.record_skipped(scope, "account_id", account_id, str(exc))
+
+    period_sets = GradingPeriodSets(api, account_id, unreadable)
+    # e-mail is asked for only when the privacy policy keeps (or hashes) it
+    user_includes = ["last_login"]
+    if table_actions(PERSONAL_FIELDS["users"], rules).get("email") != DROP:
+        user_includes.append("email")
     # fingerprints of loaded rows carry the policy: a changed policy reloads everything
     salt = rules.signature
 
@@ -100,6 +116,39 @@ def canvas_source(
         if course_ids or term_ids:
             return pages
         return PageDigests(dlt.current.resource_state(), salt).fresh(pages)
+
+    def checked(endpoint: str, pages: Iterator[list[dict[str, Any]]]) -> Iterator[Any]:
+        """Each page's good rows, and its rejects marked for the `rejects` table."""
+        for page in pages:
+            good, bad = rejects.split(endpoint, None, page)
+            if bad:
+                yield as_rejects(bad)
+            if good:
+                yield good
+
+    def flush_rejects(done: threading.Event, bad: list[dict[str, Any]]) -> Any:
+        """A deferred item: the rejects a course's fetch set aside, once that fetch is done.
+
+        The fetch was queued first in the same first-in-first-out pool, so it is running or done.
+        """
+        done.wait()
+        return as_rejects(bad) if bad else None
+
+    def course_fetch(
+        scope: str, course: dict[str, Any], read: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+    ) -> Iterator[Any]:
+        """Two deferred items: `read(rejected)` run in the pool (guarded), then the rows it rejected."""
+        done, bad = threading.Event(), []
+
+        @dlt.defer
+        def fetch() -> list[dict[str, Any]]:
+            try:
+                return guarded(scope, course, lambda: read(bad))
+            finally:
+                done.set()
+
+        yield fetch()
+        yield dlt.defer(flush_rejects)(done, bad)
 
     def guarded(scope: str, course: dict[str, Any], fetch: Callable[[], Any]) -> list[dict[str, Any]]:
         try:
@@ -115,14 +164,14 @@ def canvas_source(
     def accounts() -> Iterator[list[dict[str, Any]]]:
         root = api.get(f"accounts/{account_id}")
         sub_accounts = api.pages(f"accounts/{root['id']}/sub_accounts", {"recursive": "true"})
-        yield from fresh_pages(chain([[root]], sub_accounts))
+        yield from checked("accounts", fresh_pages(chain([[root]], sub_accounts)))
 
     @dlt.resource(name="terms", primary_key="id", write_disposition="merge", columns=COLUMNS["terms"])
     def terms() -> Iterator[list[dict[str, Any]]]:
         pages = api.pages(
             f"accounts/{account_id}/terms", {"workflow_state[]": "all"}, data_selector="enrollment_terms"
         )
-        yield from fresh_pages(pages)
+        yield from checked("terms", fresh_pages(pages))
 
     @dlt.resource(name="courses", primary_key="id", write_disposition="merge", columns=COLUMNS["courses"])
     def courses() -> Iterator[dict[str, Any]]:
@@ -138,6 +187,9 @@ def canvas_source(
             if term_id is not None:
                 params["enrollment_term_id"] = int(term_id)
             for page in api.pages(f"accounts/{account_id}/courses", params):
+                # a course without a usable id feeds no child resource: counted in the run's
+                # `rejected` stats (its transformers must see only courses, so no rejects row here)
+                page, _ = rejects.split("courses", None, page)
                 for course in page:
                     if int(course["id"]) not in seen:
                         seen.add(int(course["id"]))
@@ -145,31 +197,30 @@ def canvas_source(
 
     @dlt.resource(name="users", primary_key="id", write_disposition="merge", columns=COLUMNS["users"])
     def users() -> Iterator[list[dict[str, Any]]]:
-        yield from fresh_pages(api.pages(f"accounts/{account_id}/users"))
+        pages = api.pages(f"accounts/{account_id}/users", {"include[]": user_includes})
+        yield from checked("users", fresh_pages(pages))
 
     def course_child(name: str, path: str, params: dict[str, Any]) -> DltResource:
         shape = _SHAPERS.get(name, shape_child)
 
-        @dlt.defer
-        def fetch(course: dict[str, Any], digests: CourseDigests, uses: int) -> list[dict[str, Any]]:
+        def child(course: dict[str, Any]) -> Iterator[Any]:
+            # state and the read plan are taken here, in the extract thread; the HTTP work runs in the pool
             course_id = int(course["id"])
+            digests = CourseDigests(dlt.current.resource_state(), salt)
+            uses = lists.readers(name, course_id) if name in SHARED_CHILDREN else 0
 
-            def read() -> list[dict[str, Any]]:
+            def read(bad: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 raw = (
                     lists.rows(name, course_id, uses)
                     if name in SHARED_CHILDREN
                     else api.rows(path.format(course_id=course_id), params)
                 )
+                good, rejected = rejects.split(name, course_id, raw)
+                bad.extend(rejected)
                 # an unchanged course yields nothing and keeps its rows; a skipped one keeps its digest
-                return digests.changed(course_id, [shape(r, course_id) for r in raw])
+                return digests.changed(course_id, [shape(r, course_id) for r in good])
 
-            return guarded(name, course, read)
-
-        def child(course: dict[str, Any]) -> Iterator[Any]:
-            # state and the read plan are taken here, in the extract thread; the HTTP work runs in the pool
-            digests = CourseDigests(dlt.current.resource_state(), salt)
-            uses = lists.readers(name, int(course["id"])) if name in SHARED_CHILDREN else 0
-            yield fetch(course, digests, uses)
+            yield from course_fetch(name, course, read)
 
         return dlt.transformer(
             child,
@@ -195,18 +246,103 @@ def canvas_source(
         state = per_course.setdefault(str(course_id), {})
         uses = {name: lists.readers(name, course_id) for name in SHARED_CHILDREN}
 
-        @dlt.defer
-        def fetch() -> list[dict[str, Any]]:
+        def read(bad: list[dict[str, Any]]) -> list[dict[str, Any]]:
             sync = CourseSubmissionSync(
                 api,
                 course_id,
                 state,
                 submissions_overlap_seconds,
                 lambda name: lists.rows(name, course_id, uses[name]),
+                rejects,
             )
-            return guarded("submissions", course, sync.run)
+            try:
+                return sync.run()
+            finally:
+                bad.extend(sync.rejected)
 
-        yield fetch()
+        yield from course_fetch("submissions", course, read)
+
+    @dlt.resource(
+        name="grading_period_sets",
+        primary_key="id",
+        write_disposition="merge",
+        columns=COLUMNS["grading_period_sets"],
+    )
+    def grading_period_sets() -> Iterator[Any]:
+        yield from checked(
+            "grading_period_sets", fresh_pages(iter([[shape_period_set(s) for s in period_sets.sets()]]))
+        )
+
+    @dlt.resource(
+        name="grading_periods",
+        primary_key="id",
+        write_disposition="merge",
+        columns=COLUMNS["grading_periods"],
+    )
+    def grading_periods() -> Iterator[Any]:
+        # sets without a usable id are the grading_period_sets resource's rejects
+        good_sets = [s for s in period_sets.sets() if key_problem(s, ("id",)) is None]
+        yield from checked(
+            "grading_periods", fresh_pages(iter([[p for s in good_sets for p in shape_periods(s)]]))
+        )
+
+    @dlt.transformer(
+        name="enrollment_period_grades",
+        data_from=courses,
+        primary_key=("enrollment_id", "grading_period_id"),
+        merge_key="course_id",
+        write_disposition="merge",
+        columns=COLUMNS["enrollment_period_grades"],
+    )
+    def enrollment_period_grades(course: dict[str, Any]) -> Iterator[Any]:
+        course_id = int(course["id"])
+        digests = CourseDigests(dlt.current.resource_state(), salt)
+
+        def read(bad: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = []
+            periods = period_sets.periods_of_term(course.get("enrollment_term_id"))
+            for period_id, rows in period_grades(api, course, periods):
+                good, rejected = rejects.split("enrollment_period_grades", course_id, rows)
+                bad.extend(rejected)
+                out.extend(shape_period_grade(r, course_id, period_id) for r in good)
+            return digests.changed(course_id, out)
+
+        yield from course_fetch("enrollment_period_grades", course, read)
+
+    @dlt.transformer(
+        name="late_policies",
+        data_from=courses,
+        primary_key="id",
+        merge_key="course_id",
+        write_disposition="merge",
+        columns=COLUMNS["late_policies"],
+    )
+    def late_policies(course: dict[str, Any]) -> Iterator[Any]:
+        course_id = int(course["id"])
+        digests = CourseDigests(dlt.current.resource_state(), salt)
+
+        def read(bad: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            good, rejected = rejects.split("late_policies", course_id, late_policy(api, course_id))
+            bad.extend(rejected)
+            return digests.changed(course_id, good)
+
+        yield from course_fetch("late_policies", course, read)
+
+    @dlt.resource(
+        name="custom_grade_statuses",
+        primary_key="id",
+        write_disposition="replace",
+        columns=COLUMNS["custom_grade_statuses"],
+    )
+    def custom_statuses() -> Iterator[Any]:
+        try:
+            rows = custom_grade_statuses(
+                api, account_id, lambda: int(api.get(f"accounts/{account_id}")["id"])
+            )
+        except (LmsPermissionError, LmsNotFoundError) as exc:  # no GraphQL, or not for this token
+            unreadable("custom_grade_statuses", exc)
+            return
+        yield from checked("custom_grade_statuses", iter([rows]))
 
     resources = [
         accounts,
@@ -215,6 +351,11 @@ def canvas_source(
         users,
         *(course_child(name, path, params) for name, path, params in COURSE_CHILDREN),
         submissions,
+        grading_period_sets,
+        grading_periods,
+        enrollment_period_grades,
+        late_policies,
+        custom_statuses,
         *engagement_resources(courses, api, strict),
         *(
             [
@@ -234,4 +375,6 @@ def canvas_source(
     ]
     # personal fields are dropped or hashed in extract, before any row is written
     # then the biggest table's items become Arrow tables typed by its hints (sources/arrow_rows.py)
+    # every resource may set rows aside in the `rejects` table (rejects.py)
+    resources = [route_rejects(r) for r in resources]
     return arrow_pages(protect_all(resources, PERSONAL_FIELDS, rules), ("submissions",))

@@ -1,6 +1,6 @@
 """Canvas course analytics: per-student summaries and per-day course activity, as course transformers.
 
-Both come from the Analytics plugin (canvas-api.md section 4.7), which an account may not have
+Both come from the Analytics plugin (docs/canvas-api.md section 4.7), which an account may not have
 enabled: a course answering 404 (analytics off) or 401/403 (no permission) is skipped with a
 warning and reported in the run's statistics, like any course the token may not read.
 """

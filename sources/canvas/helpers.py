@@ -18,7 +18,7 @@ from ..lms_http.governor import LeakyBucketModel, ThrottleGovernor
 from ..lms_http.loop_guard import LoopGuard
 from ..lms_http.retry import RetryPolicy
 from ..lms_http.stats import RequestStats
-from .settings import PER_PAGE
+from .settings import GRADE_SCORES, GRADE_TEXTS, PER_PAGE
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +146,21 @@ class CanvasApi:
             raise self._error(exc) from None
         return response.json()
 
+    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One POST to Canvas's GraphQL endpoint (/api/graphql, beside /api/v1), same retries and errors."""
+        url = self.base_url[: -len("v1/")] + "graphql"
+        try:
+            response = self.rest.session.post(
+                url,
+                json={"query": query, "variables": variables},
+                auth=self._auth,
+                timeout=self.request_timeout,
+            )
+            response.raise_for_status()
+        except RequestException as exc:
+            raise self._error(exc) from None
+        return response.json()
+
 
 # -- row shaping ---------------------------------------------------------------------------------
 # Embedded objects that duplicate other tables (and personal data) are dropped; small nested
@@ -157,16 +172,8 @@ _EMBEDDED = ("user", "assignment", "course", "submission_history", "submission_c
 def shape_enrollment(row: dict[str, Any]) -> dict[str, Any]:
     row = {k: v for k, v in row.items() if k not in _EMBEDDED}
     grades = row.pop("grades", None) or {}
-    for key in (
-        "current_score",
-        "final_score",
-        "current_grade",
-        "final_grade",
-        "unposted_current_score",
-        "unposted_final_score",
-        "unposted_current_grade",
-        "unposted_final_grade",
-    ):
+    # every key of the Grade object, present (null) when Canvas leaves it out
+    for key in (*GRADE_SCORES, *GRADE_TEXTS):
         row[f"grades__{key}"] = grades.get(key)
     return row
 

@@ -1,6 +1,6 @@
 """Roll Call attendance CSVs (Canvas has no attendance API) read from a folder or bucket.
 
-Roll Call's reports are CSV files emailed as links (canvas-api.md section 6); users drop them in a
+Roll Call's reports are CSV files emailed as links (docs/canvas-api.md section 6); users drop them in a
 folder or bucket and point `rollcall_bucket_url` at it. Every file matching `rollcall_file_glob`
 is listed with dlt's `filesystem` resource, incrementally on its modification date, and parsed here
 with the stdlib `csv` module (dlt's `read_csv` needs pandas, and a header check per file is needed

@@ -11,6 +11,7 @@ import dlt
 from ..lms_http.shared_reads import SharedReads
 from ..unchanged import row_fingerprint
 from .helpers import CanvasApi, shape_submission
+from .rejects import KEY_FIELDS, Rejects, key_problem
 from .settings import COURSE_CHILDREN, EPOCH, ID_CHUNK, LIVE_STUDENT_STATES
 
 Key = tuple[int, int, int]
@@ -123,6 +124,7 @@ class CourseSubmissionSync:
         state: dict[str, Any],
         overlap_seconds: int,
         lists: Callable[[str], Rows],
+        rejects: Rejects | None = None,
     ) -> None:
         """Sync one course.
 
@@ -133,6 +135,7 @@ class CourseSubmissionSync:
             overlap_seconds: window re-read before each cursor.
             lists: the course's `assignments` or every-state `enrollments` list, by name (read
                 with the resources that load them, see `CourseLists`).
+            rejects: sets aside rows without a usable key (`rejected` holds them after `run`).
         """
         self.api = api
         self.course_id = course_id
@@ -140,12 +143,23 @@ class CourseSubmissionSync:
         self.overlap = timedelta(seconds=overlap_seconds)
         self.lists = lists
         self.path = f"courses/{course_id}/students/submissions"
+        self.rejects = rejects
+        self.rejected: Rows = []
 
     def _fetch(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return [shape_submission(r, self.course_id) for r in self.api.rows(self.path, params)]
+        rows = self.api.rows(self.path, params)
+        if self.rejects is not None:
+            rows, bad = self.rejects.split("submissions", self.course_id, rows)
+            self.rejected.extend(bad)
+        return [shape_submission(r, self.course_id) for r in rows]
 
     def _published_assignments(self) -> set[int]:
-        return {int(a["id"]) for a in self.lists("assignments") if a.get("published")}
+        # rows without a usable id are the assignments resource's rejects
+        return {
+            int(a["id"])
+            for a in self.lists("assignments")
+            if a.get("published") and key_problem(a, ("id",)) is None
+        }
 
     def _live_students(self) -> set[int]:
         # what `type[]=StudentEnrollment&state[]=<LIVE_STUDENT_STATES>` would serve, taken from the
@@ -153,7 +167,9 @@ class CourseSubmissionSync:
         return {
             int(r["user_id"])
             for r in self.lists("enrollments")
-            if r.get("type") == "StudentEnrollment" and r.get("enrollment_state") in LIVE_STUDENT_STATES
+            if r.get("type") == "StudentEnrollment"
+            and r.get("enrollment_state") in LIVE_STUDENT_STATES
+            and key_problem(r, KEY_FIELDS["enrollments"]) is None
         }
 
     def run(self) -> list[dict[str, Any]]:

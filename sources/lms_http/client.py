@@ -15,6 +15,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, stop_after_attempt
 
 from .governor import Governor
+from .progress import RetryNotice
 from .reply_check import check_reply
 from .retry import RetryPolicy, ThrottleTest, backoff_seconds, response_of, retry_after_seconds, retry_cause
 from .stats import RequestStats
@@ -105,6 +106,25 @@ class GovernedClient(Client):
             self.stats.record_gave_up(cause)
         return True
 
+    def _announce_retry(self, state: RetryCallState) -> None:
+        """Tell the progress display which request waits to be retried, why, and for how long."""
+        cause = retry_cause(state, self.is_throttled)
+        if cause is None or state.next_action is None:
+            return
+        request = state.args[0] if state.args else None
+        response = response_of(state)
+        self.stats.announce_retry(
+            RetryNotice.of(
+                getattr(request, "method", None),
+                getattr(request, "url", None),
+                cause,
+                next_attempt=state.attempt_number + 1,
+                max_attempts=self.policy.max_attempts,
+                wait_seconds=state.next_action.sleep,
+                status=response.status_code if response is not None else None,
+            )
+        )
+
     def _make_session(self) -> Session:
         session = Session(**self._session_kwargs)  # type: ignore[arg-type]
         session.mount("http://", self._adapter)
@@ -114,6 +134,7 @@ class GovernedClient(Client):
             retry=self._should_retry,
             stop=stop_after_attempt(self.policy.max_attempts),
             sleep=self._sleep,
+            before_sleep=self._announce_retry,
             reraise=True,
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         )

@@ -28,7 +28,7 @@ class Governor(Protocol):
 class LeakyBucketModel:
     """Canvas's request throttle as a client sees it.
 
-    Canvas keeps a leaky bucket per token (reference: canvas-api.md section 2): every request
+    Canvas keeps a leaky bucket per token (docs/canvas-api.md section 2): every request
     reserves `up_front_cost` on arrival, the bucket drains `outflow` units per second, and a request
     that arrives while `x-rate-limit-remaining` (high-water mark minus fill) is <= 0 is refused.
     """

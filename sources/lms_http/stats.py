@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .progress import RetryListener, RetryNotice
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -23,7 +29,11 @@ class RequestStats:
     governor_wait_seconds: float = 0.0
     # scopes (e.g. a course) left out because the token may not read them
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    # rows left out for a missing or mistyped key field (endpoint, course_id, key, reason)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # a progress display's callbacks, told of each retry before its wait starts
+    _listeners: list[RetryListener] = field(default_factory=list, repr=False, compare=False)
 
     def record_response(self, status: int, throttled: bool) -> None:
         with self._lock:
@@ -41,6 +51,28 @@ class RequestStats:
         with self._lock:
             self.retries[cause] += 1
 
+    def listen(self, listener: RetryListener) -> Callable[[], None]:
+        """Call `listener` with each retry notice from now on; returns the call that stops it."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def stop() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return stop
+
+    def announce_retry(self, notice: RetryNotice) -> None:
+        """Tell the listeners a retry is about to wait; a failing listener never fails the request."""
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(notice)
+            except Exception:  # a display problem must not turn into a load failure
+                logger.debug("a retry listener failed", exc_info=True)
+
     def record_gave_up(self, cause: str) -> None:
         with self._lock:
             self.gave_up[cause] += 1
@@ -48,6 +80,10 @@ class RequestStats:
     def record_skipped(self, resource: str, scope: str, scope_id: Any, reason: str) -> None:
         with self._lock:
             self.skipped.append({"resource": resource, scope: scope_id, "reason": reason})
+
+    def record_rejected(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self.rejected.append(dict(row))
 
     def as_dict(self) -> dict[str, Any]:
         """A plain snapshot, safe to print or load as a table row."""
@@ -62,4 +98,5 @@ class RequestStats:
                 "governor_waits": self.governor_waits,
                 "governor_wait_seconds": round(self.governor_wait_seconds, 3),
                 "skipped": list(self.skipped),
+                "rejected": list(self.rejected),
             }

@@ -12,7 +12,7 @@ from .retry import RETRY_AFTER_CAP
 
 @dataclass
 class CreditWindowModel:
-    """Brightspace's rate limit as a client sees it (reference: brightspace-api.md section 4).
+    """Brightspace's rate limit as a client sees it (docs/brightspace-api.md section 4).
 
     Each API app has a bucket of credits (50,000 a minute on D2L's hosts) that refills all at once
     when the window resets; a call costs `X-Request-Cost` credits (10 by default). Normal replies

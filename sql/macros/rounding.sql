@@ -10,7 +10,7 @@
   (sign({{ value }}) * floor(abs({{ value }}) * {{ 10 ** places }} + 0.5 + 1e-6) / {{ 10 ** places }})
 {% endmacro %}
 
-{# Half to even: Brightspace's displayed grades (grade-calculation.md B.6). #}
+{# Half to even: Brightspace's displayed grades (docs/grade-calculation.md B.6). #}
 {% macro round_half_even(value, places=2) %}
   (case
     when abs(abs({{ value }}) * {{ 10 ** places }} - floor(abs({{ value }}) * {{ 10 ** places }}) - 0.5) < 1e-6

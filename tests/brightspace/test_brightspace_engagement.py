@@ -63,7 +63,7 @@ def make_api(sb: BrightspaceSandbox, token_file: Path) -> BrightspaceApi:
 def load(
     pipeline: dlt.Pipeline, api: BrightspaceApi, resources: list[str], extra: list[Any] | None = None
 ) -> None:
-    source = brightspace_source(base_url=api.base_url, client_id="unused", client_secret="unused", api=api)
+    source = brightspace_source(api=api)
     info = pipeline.run([source.with_resources(*resources), *(extra or [])])
     assert not info.has_failed_jobs
 

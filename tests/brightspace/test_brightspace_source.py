@@ -84,9 +84,7 @@ def make_api(
 def load(
     pipeline: dlt.Pipeline, api: BrightspaceApi, resources: list[str] | None = None, **kwargs: Any
 ) -> Any:
-    source = brightspace_source(
-        base_url=api.base_url, client_id="unused", client_secret="unused", api=api, **kwargs
-    )
+    source = brightspace_source(api=api, **kwargs)
     if resources:
         source = source.with_resources(*resources)
     info = pipeline.run(source)
@@ -169,7 +167,8 @@ def test_second_run_adds_nothing_and_an_incremental_run_loads_exactly_the_change
     assert pipeline.last_trace.last_normalize_info.row_counts.get("grade_values", 0) == 0
     assert sandbox.stats["refreshes_rejected"] == 0
 
-    changes = sandbox.advance(7 * 86_400)  # a week: grades, a dropped student, attendance marks
+    # two days (no new weekly Full): grades, a dropped student, attendance marks
+    changes = sandbox.advance(2 * 86_400)
     assert (
         changes.changed_grade_values and changes.removed_grade_values and changes.new_attendance_user_sessions
     )
@@ -179,7 +178,7 @@ def test_second_run_adds_nothing_and_an_incremental_run_loads_exactly_the_change
     touched = set(keys_in(pipeline, "grade_values", f"where _dlt_load_id = '{last}'"))
     assert touched == set(changes.changed_grade_values)
     assert not set(keys_in(pipeline, "grade_values")) & set(changes.removed_grade_values)
-    # attendance came as a differential export: the new marks, not the whole data set again
+    # attendance came as a BDS differential: the new marks, not the whole data set again
     new_marks = set(keys_in(pipeline, "attendance_user_sessions", f"where _dlt_load_id = '{last}'"))
     assert new_marks >= set(changes.new_attendance_user_sessions)
     assert len(new_marks) < sandbox.truth()["attendance_user_sessions"]
@@ -346,10 +345,10 @@ def test_tokens_never_reach_state_trace_logs_or_files(
 def test_export_job_error_is_a_clear_error(sandbox: BrightspaceSandbox, pipeline: dlt.Pipeline) -> None:
     sandbox.fail_next_export = True
     with pytest.raises(Exception) as info:
-        load(pipeline, make_api(sandbox), resources=["attendance_registers"], token_store=None)
+        load(pipeline, make_api(sandbox), resources=["ads_all_grades"], ads_data_sets=["All Grades"])
     err = find_cause(info.value, JobFailedError)
     assert isinstance(err, JobFailedError)
-    assert "Attendance Registers" in str(err) and err.job_id in str(err) and "Error" in str(err)
+    assert "All Grades" in str(err) and err.job_id in str(err) and "Error" in str(err)
 
 
 def test_org_unit_shard_loads_only_its_courses(sandbox: BrightspaceSandbox, pipeline: dlt.Pipeline) -> None:
@@ -362,7 +361,7 @@ def test_org_unit_shard_loads_only_its_courses(sandbox: BrightspaceSandbox, pipe
     assert set(keys_in(pipeline, "grade_values")) == expected
     with pipeline.sql_client() as client:
         registers = {r[0] for r in client.execute_sql("select org_unit_id from attendance_registers")}
-    assert registers == set(shard)
+    assert registers == set(courses)  # Brightspace Data Sets are organisation-wide: a shard loads them whole
     # a second shard into the same dataset leaves the first one's rows alone
     load(pipeline, api, resources=CORE, org_unit_ids=courses[2:4])
     expected |= {k for k in sandbox.truth_keys("grade_values") if k[0] in courses[2:4]}

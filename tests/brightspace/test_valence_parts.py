@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sources.brightspace.datahub import job_state, next_since, read_csv_rows
+from sources.brightspace.bds import ExtractInfo, plan_extracts
+from sources.brightspace.bds_catalogue import BDS_BY_TABLE, data_set_for
+from sources.brightspace.datahub import job_state, read_csv_rows
 from sources.brightspace.helpers import VersionError, choose_versions, host_root
 from sources.brightspace.paging import envelope_of, rebase_next
-from sources.brightspace.settings import DATA_HUB_SETS_BY_TABLE
 from sources.lms_http.errors import LmsApiError
 
 VERSIONS = [
@@ -55,7 +56,7 @@ def _zip(text: str) -> bytes:
 
 
 def test_export_csv_with_bom_is_read_into_typed_rows() -> None:
-    data_set = DATA_HUB_SETS_BY_TABLE["attendance_user_sessions"]
+    data_set = BDS_BY_TABLE["attendance_user_sessions"]
     content = _zip(
         "UserId,AttendanceSessionId,SchemeSymbolId,LastModified,LastModifiedBy\r\n"
         "101,500000,3,2025-03-14T15:00:00.000Z,120\r\n"
@@ -74,9 +75,38 @@ def test_export_csv_with_bom_is_read_into_typed_rows() -> None:
         list(read_csv_rows(_zip("UserId,AttendanceSessionId\r\nabc,1\r\n"), data_set))
 
 
-def test_export_job_states_and_differential_start() -> None:
+def test_export_job_states() -> None:
     assert not job_state({"Status": 0}).terminal and not job_state({"Status": 1}).terminal
     assert job_state({"Status": 2}).done
     assert job_state({"Status": 3}).failed and job_state({"Status": 4}).failed
-    assert next_since(None, 3600) is None
-    assert next_since("2025-03-14T17:00:00.000Z", 3600) == "2025-03-14T16:00:00.000Z"
+
+
+def _extract(kind: str, day: int) -> ExtractInfo:
+    return ExtractInfo(f"{kind}-{day}", kind, datetime(2025, 3, day, 17, tzinfo=UTC), "")
+
+
+def test_extract_plan_full_first_then_newer_differentials() -> None:
+    posts, enrollments = BDS_BY_TABLE["discussion_posts"], BDS_BY_TABLE["bds_user_enrollments"]
+    fulls = [_extract("Full", 4), _extract("Full", 11)]
+    diffs = [_extract("Differential", d) for d in range(2, 16)]  # 14 kept, the 2nd to the 15th
+    # first run: the latest Full, then the differentials after it
+    first = plan_extracts(posts, fulls, diffs, None)
+    assert first.full == fulls[1] and first.differentials == diffs[-4:] and first.last == diffs[-1]
+    # a later run: the differentials after the watermark only
+    mark = diffs[-3].watermark()
+    assert plan_extracts(posts, fulls, diffs, mark).differentials == diffs[-2:]
+    assert plan_extracts(posts, fulls, diffs, diffs[-1].watermark()).last is None
+    # the differential after the watermark is gone (older than the oldest kept): reload from the Full
+    gap = plan_extracts(posts, fulls, diffs, _extract("Differential", 1).watermark())
+    assert gap.full == fulls[1] and gap.differentials == diffs[-4:]
+    # without IsDeleted a differential cannot say a row left: a newer Full is loaded
+    stale = plan_extracts(enrollments, fulls, diffs, diffs[6].watermark())  # the 8th, before the 11th
+    assert stale.full == fulls[1]
+    assert plan_extracts(enrollments, fulls, diffs, diffs[-3].watermark()).full is None
+    # a data set without a known key: each new Full replaces the table, no differentials
+    untyped = data_set_for("Grade Book Settings")
+    assert untyped.table == "grade_book_settings" and not untyped.primary_key
+    assert plan_extracts(untyped, fulls, diffs, None) == type(first)(fulls[1], [])
+    assert plan_extracts(untyped, fulls, diffs, fulls[1].watermark()).last is None
+    with pytest.raises(LmsApiError, match="no Full extract"):
+        plan_extracts(posts, [], diffs, None)

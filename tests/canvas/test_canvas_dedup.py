@@ -23,7 +23,7 @@ def load_submissions(dlt_dir: Path, api: CanvasApi, **kwargs: Any) -> tuple[dlt.
     pipeline = dlt.pipeline(
         "canvas_dedup", destination=dlt.destinations.duckdb(str(dlt_dir / "d.duckdb")), dataset_name="c"
     )
-    source = canvas_source(base_url=api.base_url, access_token="unused", api=api, **kwargs)
+    source = canvas_source(api=api, **kwargs)
     info = pipeline.run(source.with_resources("courses", "submissions"))
     assert not info.has_failed_jobs
     return pipeline, pipeline.last_trace.last_normalize_info.row_counts.get("submissions", 0)

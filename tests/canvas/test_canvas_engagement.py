@@ -53,7 +53,7 @@ def make_api(sb: CanvasSandbox) -> CanvasApi:
 
 
 def load(pipeline: dlt.Pipeline, api: CanvasApi, resources: list[str], **kwargs: Any) -> None:
-    source = canvas_source(base_url=api.base_url, access_token="unused", api=api, **kwargs)
+    source = canvas_source(api=api, **kwargs)
     info = pipeline.run(source.with_resources(*resources))
     assert not info.has_failed_jobs
 

@@ -59,7 +59,7 @@ def run(
     """One load of `resources`: rows loaded per table and requests the sandbox served."""
     sb.reset_stats()
     api = make_api(sb)
-    source = canvas_source(base_url=api.base_url, access_token="unused", api=api, **kwargs)
+    source = canvas_source(api=api, **kwargs)
     info = pipeline.run(source.with_resources(*resources), refresh=refresh)
     assert not info.has_failed_jobs
     counts = pipeline.last_trace.last_normalize_info.row_counts
@@ -234,9 +234,7 @@ def rename_section(sb: CanvasSandbox, course_index: int) -> tuple[int, str]:
 def extract_only(pipeline: dlt.Pipeline, sb: CanvasSandbox) -> None:
     """A run that stops after extract: its package (rows and new fingerprints) stays pending."""
     api = make_api(sb)
-    pipeline.extract(
-        canvas_source(base_url=api.base_url, access_token="unused", api=api).with_resources(*TABLES)
-    )
+    pipeline.extract(canvas_source(api=api).with_resources(*TABLES))
     assert pipeline.has_pending_data
 
 

@@ -35,7 +35,7 @@ def make_api(sb: CanvasSandbox, token: str | None = None, **kwargs: Any) -> Canv
 
 
 def load(pipeline: dlt.Pipeline, api: CanvasApi, **kwargs: Any) -> Any:
-    info = pipeline.run(canvas_source(base_url=api.base_url, access_token="unused", api=api, **kwargs))
+    info = pipeline.run(canvas_source(api=api, **kwargs))
     assert not info.has_failed_jobs
     return info
 
@@ -191,6 +191,7 @@ def test_forbidden_course_is_skipped_and_reported_or_fails_in_strict_mode(
         "assignment_groups",
         "assignments",
         "submissions",
+        "late_policies",
         "student_summaries",
         "course_activity",
     }

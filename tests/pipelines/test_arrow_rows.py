@@ -324,9 +324,7 @@ def test_canvas_submissions_are_identical_with_and_without_arrow(
 
         def source() -> Any:
             api = CanvasApi(sb.base_url, sb.admin_token, policy=FAST)
-            return canvas_source(base_url=sb.base_url, access_token="unused", api=api).with_resources(
-                "courses", "submissions"
-            )
+            return canvas_source(api=api).with_resources("courses", "submissions")
 
         for step in range(2):
             if step:
@@ -360,9 +358,7 @@ def test_brightspace_grade_values_are_identical_with_and_without_arrow(
                 policy=FAST,
                 poll_policy=FAST_POLL,
             )
-            return brightspace_source(
-                base_url=sb.base_url, client_id="unused", client_secret="unused", api=api
-            ).with_resources("courses", "grade_values")
+            return brightspace_source(api=api).with_resources("courses", "grade_values")
 
         for step in range(2):
             if step:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
+import psycopg2
 
 from sandbox.canvas import CanvasSandbox
+from tests.conftest import POSTGRES_DSN
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "pipelines" / "canvas_pipeline.py"
@@ -31,6 +34,12 @@ def test_demo_loads_the_sandbox_and_prints_a_summary(dlt_dir: Path) -> None:
     out = result.stdout
     assert "Started the sandbox Canvas" in out and "== Canvas load ==" in out
     assert "requests:" in out and "throttled replies:" in out
+    # where the data is and what to do next; never the demo's input folders, which the run removes
+    warehouse = (dlt_dir / "canvas_pipeline.duckdb").resolve()
+    assert f"Your data: dataset canvas in {warehouse}" in out
+    assert f'duckdb {warehouse} "select count(*) from canvas.' in out
+    assert "dlt pipeline canvas_pipeline show" in out
+    assert "demo-inputs" not in out and tempfile.gettempdir() not in out.replace(str(dlt_dir), "")
     with CanvasSandbox(size="small", seed=7) as sb:
         truth = sb.truth()
     con = duckdb.connect(str(dlt_dir / "canvas_pipeline.duckdb"), read_only=True)
@@ -95,3 +104,28 @@ def test_a_new_dataset_gets_a_full_load_not_the_old_datasets_increments(dlt_dir:
         assert con.execute("select count(*) from second.run_reports").fetchone()[0] == 1
     finally:
         con.close()
+
+
+def test_a_new_destination_is_named_as_what_changed_without_dlt_warning_lines(
+    dlt_dir: Path, postgres_dataset: str
+) -> None:
+    args = ["--demo", "--no-transform", "--resources", "terms,courses", "--dataset", postgres_dataset]
+    first = run_cli(args, dlt_dir)
+    assert first.returncode == 0, first.stderr
+    # same pipeline and dataset, another destination: the dataset did not change, the destination did
+    second = run_cli(
+        [*args, "--destination", "postgres"],
+        dlt_dir,
+        {"DESTINATION__POSTGRES__CREDENTIALS": POSTGRES_DSN},
+    )
+    assert second.returncode == 0, second.stderr
+    # dlt's own warning that the state names another destination is a raw log line: not shown
+    assert "[WARNING]" not in second.stdout + second.stderr
+    assert "holds no load of canvas_pipeline yet (the last run loaded duckdb:" in second.stdout
+    assert f"Dataset {postgres_dataset!r} holds no load" not in second.stdout
+    with CanvasSandbox(size="small", seed=7) as sb:
+        truth = sb.truth(["terms", "courses"])
+    with psycopg2.connect(POSTGRES_DSN) as conn, conn.cursor() as cur:
+        for table, count in truth.items():
+            cur.execute(f'select count(*) from "{postgres_dataset}".{table}')
+            assert cur.fetchone() == (count,), table

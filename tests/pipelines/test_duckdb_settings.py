@@ -7,7 +7,7 @@ from pathlib import Path
 import dlt
 import pytest
 
-from pipelines.shards import duckdb_destination, shared_destination
+from pipelines.warehouse import duckdb_destination, shared_destination
 
 
 def settings_seen_by(pipeline: dlt.Pipeline) -> tuple[str, int, bool]:

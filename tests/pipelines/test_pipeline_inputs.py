@@ -71,6 +71,22 @@ def test_canvas_rejects_a_bad_rollcall_file_by_name_and_loads_the_rest(dlt_dir: 
     assert summary_count(result.stdout, "rollcall_attendance") == rows
 
 
+def test_canvas_reads_the_rollcall_folder_from_its_settings(dlt_dir: Path) -> None:
+    # no --rollcall-dir: the source's own setting `[sources.canvas] rollcall_bucket_url` applies
+    with CanvasSandbox(size="small", seed=7) as sb:
+        folder = dlt_dir / "rollcall"
+        sb.write_rollcall_reports(folder)
+        env = {
+            "SOURCES__CANVAS__BASE_URL": sb.base_url,
+            "SOURCES__CANVAS__ACCESS_TOKEN": sb.admin_token,
+            "SOURCES__CANVAS__ROLLCALL_BUCKET_URL": str(folder),
+        }
+        result = run_cli("canvas_pipeline.py", ["--resources", "rollcall_attendance"], dlt_dir, env)
+        rows = len(sb.rollcall_truth())
+    assert result.returncode == 0, result.stderr
+    assert summary_count(result.stdout, "rollcall_attendance") == rows
+
+
 def test_a_missing_roster_path_is_a_clear_error(dlt_dir: Path) -> None:
     with CanvasSandbox(size="small", seed=7) as sb:
         env = {

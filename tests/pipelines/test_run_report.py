@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 from collections.abc import Iterator
@@ -15,19 +14,20 @@ import pytest
 from dlt.common.schema.exceptions import DataValidationError
 
 from pipelines import brightspace_pipeline, canvas_pipeline
+from pipelines.load import LoadRequest, describe_error, load_source
 from pipelines.run_report import (
     DISCARDED_SUFFIX,
     REPORT_PIPELINE_SUFFIX,
     RunReport,
-    StageTimer,
     redact,
     report_pipeline,
     report_resource,
     store_run_report,
 )
-from pipelines.runner import describe_error, load_and_report
 from sandbox.brightspace import BrightspaceSandbox
 from sandbox.canvas import CanvasSandbox
+from sandbox.canvas.truth import GRADING_TABLES
+from sources.brightspace import BrightspaceSettings
 from sources.lms_http.retry import RetryPolicy
 from sources.lms_http.stats import RequestStats
 
@@ -57,6 +57,7 @@ def test_canvas_run_appends_its_report_with_exact_figures(
     out = capsys.readouterr().out
     truth = canvas.truth()
     truth.update(canvas.truth(["student_summaries", "course_activity"]))
+    truth.update(canvas.truth(GRADING_TABLES))
 
     con = duckdb.connect(str(dlt_dir / "canvas_pipeline.duckdb"), read_only=True)
     reports = _rows(con, "select * from canvas.run_reports order by started_at")
@@ -112,7 +113,9 @@ def test_shard_run_names_its_shard_and_counts_retries_by_cause(
 ) -> None:
     # backoff without real waiting: retries go out at once
     monkeypatch.setattr(
-        brightspace_pipeline, "RetryPolicy", lambda: RetryPolicy(base_delay=0.0, max_delay=0.0, jitter=False)
+        BrightspaceSettings,
+        "retry_policy",
+        lambda settings: RetryPolicy(base_delay=0.0, max_delay=0.0, jitter=False),
     )
     with BrightspaceSandbox(size="small", seed=11, throttle="off", job_step_seconds=0.0) as sb:
         org_unit = min(k[0] for k in sb.truth_keys("courses"))
@@ -169,18 +172,17 @@ def test_both_pipelines_take_strict_and_schema_contract(module: Any) -> None:
         module.parse_args(["--schema-contract", "lenient"])
 
 
-def _args(**overrides: Any) -> argparse.Namespace:
-    values: dict[str, Any] = {
-        "destination": "duckdb",
-        "full_refresh": False,
-        "file_format": None,
-        "sis_roster": None,
-        "no_transform": True,
-        "strict": False,
-        "schema_contract": None,
-    }
-    values.update(overrides)
-    return argparse.Namespace(**values)
+class _Client:
+    """What the load library reads of a client: its base URL and request statistics."""
+
+    base_url = "https://canvas.test"
+
+    def __init__(self) -> None:
+        self.stats = RequestStats()
+
+
+def _request(**overrides: Any) -> LoadRequest:
+    return LoadRequest(lms="canvas", client=_Client(), models=None, **overrides)
 
 
 def _source(extra_column: bool) -> Any:
@@ -200,17 +202,9 @@ def _source(extra_column: bool) -> Any:
 
 def test_a_frozen_contract_fails_cleanly_and_leaves_the_warehouse_as_it_was(dlt_dir: Path) -> None:
     pipeline = dlt.pipeline("contract_pipeline", destination="duckdb", dataset_name="canvas")
-    load_and_report("t", pipeline, _source(False), RequestStats(), ["courses"], _args(), StageTimer())
+    load_source(pipeline, _source(False), _request(), ["courses"])
     with pytest.raises(Exception) as failure:
-        load_and_report(
-            "t",
-            pipeline,
-            _source(True),
-            RequestStats(),
-            ["courses"],
-            _args(schema_contract="freeze"),
-            StageTimer(),
-        )
+        load_source(pipeline, _source(True), _request(schema_contract="freeze"), ["courses"])
     violation = failure.value
     while not isinstance(violation, DataValidationError):
         violation = violation.__cause__ or violation.__context__  # type: ignore[assignment]
@@ -241,7 +235,7 @@ def test_a_frozen_contract_fails_cleanly_and_leaves_the_warehouse_as_it_was(dlt_
         and "--schema-contract" in reports[1]["error_message"]
     )
     # evolve takes the new column on the next run
-    load_and_report("t", pipeline, _source(True), RequestStats(), ["courses"], _args(), StageTimer())
+    load_source(pipeline, _source(True), _request(), ["courses"])
     con = duckdb.connect(str(dlt_dir / "contract_pipeline.duckdb"), read_only=True)
     assert con.execute("select count(*) from canvas.courses where blueprint").fetchone() == (1,)
     con.close()

@@ -11,7 +11,8 @@ import duckdb
 import pytest
 
 from pipelines import canvas_pipeline
-from pipelines.shards import Shard, ShardKeyError, shard_pipeline_name, warehouse_write_lock
+from pipelines.shards import Shard, ShardKeyError, shard_pipeline_name
+from pipelines.warehouse import warehouse_write_lock
 from sandbox.canvas import CanvasSandbox
 
 

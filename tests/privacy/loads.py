@@ -40,7 +40,7 @@ def policy(action: str, key: str | None = KEY, sis_ids: str | None = None) -> di
 
 
 def expected_hash(key: str, category: str, value: Any) -> Any:
-    """The pseudonym the README documents: HMAC-SHA256(key, "<category>:<value>"), e-mails and
+    """The pseudonym docs/privacy.md documents: HMAC-SHA256(key, "<category>:<value>"), e-mails and
     login ids case-folded; None stays None. Written out here so the test does not trust the code."""
     if value is None or value == "":
         return value
@@ -85,8 +85,6 @@ def load_canvas(
         roster = sandbox.write_sis_roster(inputs / "canvas_sis_roster.csv")
         data.append(sis_roster_source(str(roster), privacy=privacy))
     source = canvas_source(
-        base_url=sandbox.base_url,
-        access_token="unused",
         rollcall_bucket_url=rollcall,
         api=api,
         privacy=privacy,
@@ -135,10 +133,6 @@ def load_brightspace(
         poll_policy=FAST_POLL,
     )
     source = brightspace_source(
-        base_url=sandbox.base_url,
-        client_id="unused",
-        client_secret="unused",
-        refresh_token=None,
         api=api,
         privacy=privacy,
     )

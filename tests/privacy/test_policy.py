@@ -98,20 +98,18 @@ def test_sources_read_the_policy_from_config(monkeypatch: pytest.MonkeyPatch, dl
     monkeypatch.setenv("SOURCES__CANVAS__PRIVACY__NAMES", "drop")
     monkeypatch.setenv("SOURCES__CANVAS__PRIVACY__LOGIN_IDS", "pseudonymise")
     monkeypatch.setenv("SOURCES__PRIVACY__HASH_KEY", KEY)
-    source = canvas_source(base_url="https://canvas.invalid", access_token="unused")
+    source = canvas_source()
     columns = source.resources["users"].compute_table_schema()["columns"]
     assert "name" not in columns and "sortable_name" not in columns
     assert columns["login_id"]["data_type"] == "text" and "sis_user_id" in columns
 
     # the Brightspace section is its own: nothing set there, nothing changes
-    bs = brightspace_source(
-        base_url="https://bs.invalid", client_id="i", client_secret="s", refresh_token="r"
-    )
+    bs = brightspace_source()
     assert "display_name" in bs.resources["users"].compute_table_schema()["columns"]
 
     monkeypatch.delenv("SOURCES__PRIVACY__HASH_KEY")
     with pytest.raises(Exception, match=r"\[sources.canvas.privacy\] login_ids = 'pseudonymise' needs"):
-        canvas_source(base_url="https://canvas.invalid", access_token="unused")
+        canvas_source()
 
     roster = dlt_dir / "roster.csv"
     roster.write_text("course_id,user_id,role,status,email\nC1,S1,student,active,a@x.edu\n")

@@ -165,7 +165,7 @@ def _canvas_api(sb: CanvasSandbox, token: str | None = None, policy: RetryPolicy
 
 
 def _run_canvas(pipeline: dlt.Pipeline, api: CanvasApi) -> Any:
-    source = canvas_source(base_url=api.base_url, access_token="unused", api=api, strict=True)
+    source = canvas_source(api=api, strict=True)
     return pipeline.run(source.with_resources(*CANVAS_RESOURCES))
 
 
@@ -193,9 +193,7 @@ def _shared_store(sb: BrightspaceSandbox) -> MemoryTokenStore:
 
 
 def _run_brightspace(pipeline: dlt.Pipeline, api: BrightspaceApi) -> Any:
-    source = brightspace_source(
-        base_url=api.base_url, client_id="unused", client_secret="unused", api=api, strict=True
-    )
+    source = brightspace_source(api=api, strict=True)
     return pipeline.run(source.with_resources(*BRIGHTSPACE_RESOURCES))
 
 

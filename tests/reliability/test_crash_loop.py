@@ -25,14 +25,14 @@ from sandbox.brightspace import BrightspaceSandbox
 from sandbox.canvas import CanvasSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
-# a line the runner prints -> the stage that starts with it (pipelines/runner.py)
+# a line a run prints -> the stage that starts with it (pipelines/load.py, through the CLI's notify)
 MARKERS = (
     ("Finishing the load left pending", "pending"),
     ("Finished the pending load", "extract"),
     ("Extracting from", "extract"),
     ("Normalizing ...", "normalize"),
     ("Loading into", "load"),
-    ("== ", "summary"),
+    ("Storing the run report", "summary"),  # killed while storing its report (pipelines/load.py)
 )
 STAGES = ("extract", "normalize", "load")
 # first guesses of each stage's length (seconds); replaced by what the runs show

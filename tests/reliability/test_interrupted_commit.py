@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -12,7 +13,9 @@ import pytest
 from dlt.common.storages import PackageStorage
 
 from pipelines import canvas_pipeline
+from pipelines.load import LoadRequest, run_load
 from sandbox.canvas import CanvasSandbox
+from sources.canvas import canvas_settings
 
 KEYS = {
     "submissions": ("course_id", "assignment_id", "user_id"),
@@ -34,8 +37,22 @@ def _assert_equals_truth(path: Path, truth: dict[str, int]) -> None:
         con.close()
 
 
+def _by_cli() -> bool:
+    return canvas_pipeline.main(["--no-transform"]) == 0
+
+
+def _by_load_library() -> bool:
+    # what Dagster and the bench call: the same repair must run without the CLI around it
+    outcome = run_load(LoadRequest(lms="canvas", client=canvas_settings().client(), models=None))
+    return not outcome.failed and outcome.report_stored
+
+
+@pytest.mark.parametrize("load", [_by_cli, _by_load_library], ids=["cli", "run_load"])
 def test_a_kill_between_normalize_commit_and_cleanup_costs_nothing(
-    dlt_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    load: Callable[[], bool],
+    dlt_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     stash = dlt_dir / "stash"
     delete_package = PackageStorage.delete_package
@@ -54,7 +71,7 @@ def test_a_kill_between_normalize_commit_and_cleanup_costs_nothing(
         truth.update(sb.truth(["student_summaries", "course_activity"]))
         with monkeypatch.context() as patch:
             patch.setattr(PackageStorage, "delete_package", keep_a_copy)
-            assert canvas_pipeline.main(["--no-transform"]) == 0
+            assert load()
         working = dlt_dir / "dlt" / "pipelines" / "canvas_pipeline"
         extracted = working / "normalize" / "extracted"
         # copies of every package dlt deleted from `extracted`: those it committed, and empty ones
@@ -69,8 +86,8 @@ def test_a_kill_between_normalize_commit_and_cleanup_costs_nothing(
                 if partial:
                     shutil.rmtree(extracted / load_id / PackageStorage.NEW_JOBS_FOLDER)
             caplog.clear()
-            with caplog.at_level(logging.WARNING, logger="pipelines.runner"):
-                assert canvas_pipeline.main(["--no-transform"]) == 0
+            with caplog.at_level(logging.WARNING, logger="pipelines.recovery"):
+                assert load()
             assert [p.name for p in extracted.iterdir()] == []
             warned = " ".join(r.getMessage() for r in caplog.records)
             assert all(f"extracted load package {load_id}" in warned for load_id in committed)

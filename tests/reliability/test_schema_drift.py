@@ -73,13 +73,11 @@ def load(pipeline: dlt.Pipeline, case: Case, sb: Any, **run_kwargs: Any) -> Any:
     """Load the drift table (and its parent) with the real source."""
     if case.lms == "canvas":
         api = _canvas_api(sb)
-        source = canvas_source(base_url=api.base_url, access_token="unused", api=api, strict=True)
+        source = canvas_source(api=api, strict=True)
         source = source.with_resources("courses", "assignments")
     else:
         api = _brightspace_api(sb)
-        source = brightspace_source(
-            base_url=api.base_url, client_id="unused", client_secret="unused", api=api, strict=True
-        )
+        source = brightspace_source(api=api, strict=True)
         source = source.with_resources("courses", "grade_objects")
     return pipeline.run(source, **run_kwargs)
 

@@ -25,6 +25,8 @@ from sandbox.brightspace import BrightspaceSandbox
 from sandbox.brightspace.oauth import TokenReply, TokenService
 from sandbox.canvas import CanvasSandbox
 from sandbox.faults import FaultPlan, Scheduled
+from sources.brightspace import BrightspaceSettings
+from sources.canvas import CanvasSettings
 from sources.lms_http.retry import RetryPolicy
 
 
@@ -224,11 +226,7 @@ def test_canvas_never_leaks_its_tokens(
         # 5xx until the retries run out (the backoff does not wait for real)
         use(sb.admin_token)
         sb.faults = FaultPlan(schedule=[Scheduled("503", path="/users", count=100)])
-        monkeypatch.setattr(
-            canvas_pipeline,
-            "CanvasApi",
-            _fast_retries(canvas_pipeline.CanvasApi),
-        )
+        monkeypatch.setattr(CanvasSettings, "retry_policy", _fast_retries)
         assert _run(found, capsys, monkeypatch, "5xx", canvas_pipeline.main, argv) == 1
         found.add_trace("5xx", "canvas_pipeline")
         sb.faults = None
@@ -243,12 +241,8 @@ def test_canvas_never_leaks_its_tokens(
     found.assert_clean()
 
 
-def _fast_retries(api_class: Any) -> Any:
-    def make(*args: Any, **kwargs: Any) -> Any:
-        kwargs["policy"] = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, jitter=False)
-        return api_class(*args, **kwargs)
-
-    return make
+def _fast_retries(settings: Any) -> RetryPolicy:
+    return RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, jitter=False)
 
 
 def test_brightspace_never_leaks_its_secrets(
@@ -268,9 +262,9 @@ def test_brightspace_never_leaks_its_secrets(
 
     monkeypatch.setattr(TokenService, "token_request", record)
     monkeypatch.setattr(
-        brightspace_pipeline,
-        "RetryPolicy",
-        lambda: RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0),
+        BrightspaceSettings,
+        "retry_policy",
+        lambda settings: RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0),
     )
     token_file = dlt_dir / "brightspace_refresh.token"
     with BrightspaceSandbox(size="small", seed=11, throttle="off", job_step_seconds=0.0) as sb:

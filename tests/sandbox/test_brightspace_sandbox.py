@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import time
-import zipfile
 from collections.abc import Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -15,7 +11,6 @@ import pytest
 import requests
 
 from sandbox.brightspace import BrightspaceSandbox, ThrottleSettings
-from sandbox.brightspace.datasets import DATA_SETS_BY_NAME
 from sandbox.brightspace.grades import (
     EVEN,
     MANUAL,
@@ -571,144 +566,7 @@ def test_served_final_grades_equal_an_independent_recomputation(sb: BrightspaceS
     assert checked > 200
 
 
-# -- Data Hub --------------------------------------------------------------------------------------
-
-
-def read_zip(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        (name,) = archive.namelist()
-        raw = archive.read(name)
-    assert name.endswith(".csv") and raw.startswith(b"\xef\xbb\xbf")
-    reader = csv.reader(io.StringIO(raw.decode("utf-8-sig")))
-    header = next(reader)
-    return header, [dict(zip(header, row, strict=True)) for row in reader]
-
-
-def run_job(client: Valence, clock: FakeClock, name: str, **filters: str) -> list[int]:
-    data_sets = {d["Name"]: d for d in client.json(f"{LP}/dataExport/list")}
-    body = {
-        "DataSetId": data_sets[name]["DataSetId"],
-        "Filters": [{"Name": k, "Value": v} for k, v in filters.items()],
-    }
-    job = client.http.post(client.sb.base_url + f"{LP}/dataExport/create", json=body).json()
-    statuses = [job["Status"]]
-    while statuses[-1] in (0, 1):
-        clock.now += 1.0  # one job step; the file itself is written by a worker thread in real time
-        status = client.json(f"{LP}/dataExport/jobs/{job['ExportJobId']}")["Status"]
-        if status == statuses[-1]:
-            time.sleep(0.005)
-        else:
-            statuses.append(status)
-    client.last_job = job["ExportJobId"]  # type: ignore[attr-defined]
-    return statuses  # the distinct statuses seen, in order
-
-
-@pytest.fixture()
-def hub() -> Iterator[tuple[BrightspaceSandbox, Valence, FakeClock]]:
-    clock = FakeClock()
-    with BrightspaceSandbox(throttle="off", job_step_seconds=1.0, clock=clock) as sandbox:
-        yield sandbox, Valence(sandbox, sandbox.initial_refresh_token), clock
-
-
-EXTRACT_TRUTH = {
-    "Users": ["users"],
-    "Organizational Units": ["org_units"],
-    "User Enrollments": ["enrollments"],
-    "Grade Objects": ["grade_objects", "grade_categories"],
-    "Grade Results": ["grade_values"],
-    "Attendance Registers": ["attendance_registers"],
-    "Attendance Sessions": ["attendance_sessions"],
-    "Attendance User Sessions": ["attendance_user_sessions"],
-}
-
-
-def test_export_jobs_complete_with_bom_csvs_matching_truth(
-    hub: tuple[BrightspaceSandbox, Valence, FakeClock],
-) -> None:
-    sb, client, clock = hub
-    counts = sb.truth()
-    for name, tables in EXTRACT_TRUTH.items():
-        assert run_job(client, clock, name) == [0, 1, 2], name
-        reply = client.get(f"{LP}/dataExport/download/{client.last_job}")  # type: ignore[attr-defined]
-        assert reply.headers["Content-Type"] == "application/zip"
-        header, rows = read_zip(reply.content)
-        assert tuple(header) == DATA_SETS_BY_NAME[name].columns
-        system_rows = 1 if name == "Users" else 0  # the full Users extract holds the system user (UserId 0)
-        assert len(rows) == sum(counts[t] for t in tables) + system_rows, name
-    header, rows = read_zip(client.get(f"{LP}/dataExport/download/{client.last_job}").content)  # type: ignore[attr-defined]
-    assert {(int(r["UserId"]), int(r["AttendanceSessionId"])) for r in rows} == sb.truth_keys(
-        "attendance_user_sessions"
-    )
-    run_job(client, clock, "Grade Results")
-    _, rows = read_zip(client.get(f"{LP}/dataExport/download/{client.last_job}").content)  # type: ignore[attr-defined]
-    assert {(int(r["OrgUnitId"]), int(r["GradeObjectId"]), int(r["UserId"])) for r in rows} == sb.truth_keys(
-        "grade_values"
-    )
-    assert {r["IsExempt"] for r in rows} == {"True", "False"} and "True" in {r["IsDropped"] for r in rows}
-    assert len(client.json(f"{LP}/dataExport/jobs")) == len(EXTRACT_TRUTH) + 1
-
-
-def test_differential_export_holds_rows_changed_since_the_start_date(
-    hub: tuple[BrightspaceSandbox, Valence, FakeClock],
-) -> None:
-    sb, client, clock = hub
-    before = sb.now
-    changes = sb.advance(3 * DAY)
-    since = (before.replace(tzinfo=None).isoformat(timespec="seconds")) + ".000Z"
-    assert run_job(client, clock, "Grade Results", startDate=since) == [0, 1, 2]
-    _, rows = read_zip(client.get(f"{LP}/dataExport/download/{client.last_job}").content)  # type: ignore[attr-defined]
-    # startDate is inclusive, and nothing was modified at exactly the old clock
-    assert {
-        (int(r["OrgUnitId"]), int(r["GradeObjectId"]), int(r["UserId"])) for r in rows
-    } == changes.changed_grade_values
-    run_job(client, clock, "Attendance User Sessions", startDate=since)
-    _, rows = read_zip(client.get(f"{LP}/dataExport/download/{client.last_job}").content)  # type: ignore[attr-defined]
-    assert {
-        (int(r["UserId"]), int(r["AttendanceSessionId"])) for r in rows
-    } == changes.new_attendance_user_sessions
-    run_job(client, clock, "Users", startDate=since)
-    _, rows = read_zip(client.get(f"{LP}/dataExport/download/{client.last_job}").content)  # type: ignore[attr-defined]
-    assert rows == []  # no system user in differentials
-
-
-def test_failed_export_job(hub: tuple[BrightspaceSandbox, Valence, FakeClock]) -> None:
-    sb, client, clock = hub
-    sb.fail_next_export = True
-    assert run_job(client, clock, "Users") == [0, 1, 3]
-    assert client.get(f"{LP}/dataExport/download/{client.last_job}").status_code == 404  # type: ignore[attr-defined]
-    assert run_job(client, clock, "Users") == [0, 1, 2]  # the fault was used up
-    bad = client.http.post(
-        sb.base_url + f"{LP}/dataExport/create", json={"DataSetId": "00000000-0000-0000-0000-000000000000"}
-    )
-    assert bad.status_code == 404
-    body = {
-        "DataSetId": DATA_SETS_BY_NAME["Users"].plugin_id,
-        "Filters": [{"Name": "startDate", "Value": "soon"}],
-    }
-    assert client.http.post(sb.base_url + f"{LP}/dataExport/create", json=body).status_code == 400
-
-
-def test_bds_extract_listings_and_downloads(hub: tuple[BrightspaceSandbox, Valence, FakeClock]) -> None:
-    sb, client, _ = hub
-    data_sets = list(client.objects(f"{LP}/datasets/bds"))
-    assert {d["Full"]["Name"] for d in data_sets} >= set(EXTRACT_TRUTH)
-    results = next(d for d in data_sets if d["Full"]["Name"] == "Grade Results")
-    assert results["Full"]["PluginId"] == "9d8a96b4-8145-416d-bd18-11402bc58f8d"
-    changes = sb.advance(DAY)
-    schema = results["SchemaId"]
-    diffs = list(
-        client.objects(f"{LP}/datasets/bds/{schema}/plugins/{results['Differential']['PluginId']}/extracts")
-    )
-    assert [d["BdsType"] for d in diffs] == ["Differential", "Differential"]
-    assert diffs[0]["CreatedDate"] > diffs[1]["CreatedDate"]  # newest first
-    newest = client.http.get(diffs[0]["DownloadLink"])
-    _, rows = read_zip(newest.content)
-    assert {
-        (int(r["OrgUnitId"]), int(r["GradeObjectId"]), int(r["UserId"])) for r in rows
-    } == changes.changed_grade_values
-    (full,) = client.objects(f"{LP}/datasets/bds/{schema}/plugins/{results['Full']['PluginId']}/extracts")
-    _, rows = read_zip(client.http.get(full["DownloadLink"]).content)
-    assert len(rows) == sb.truth()["grade_values"]
+# -- Data Hub: tests/sandbox/test_brightspace_datahub.py ----------------------------------------
 
 
 # -- advance() -------------------------------------------------------------------------------------

@@ -592,7 +592,7 @@ def test_set_throttle_at_runtime() -> None:
 
 # ---- grades ------------------------------------------------------------------------------------
 
-# grade-calculation.md A.9: Homework (30, drop lowest 1), Exams (50), Labs (20)
+# docs/grade-calculation.md A.9: Homework (30, drop lowest 1), Exams (50), Labs (20)
 A9_GROUPS = [GroupFacts(1, 30, drop_lowest=1), GroupFacts(2, 50), GroupFacts(3, 20)]
 A9_ASSIGNMENTS = [
     AssignmentFacts(11, 1, 10),
@@ -673,7 +673,7 @@ def _independent_score(
     final: bool,
     concluded: bool,
 ) -> float | None:
-    """grade-calculation.md A.2-A.6 written again from the API rows, without the sandbox's calculator."""
+    """docs/grade-calculation.md A.2-A.6 written again from the API rows, without the sandbox's calculator."""
     ratio_sum, weight_sum, total, possible_total = Fraction(0), Fraction(0), Fraction(0), Fraction(0)
     for g in groups:
         rows = []
@@ -737,9 +737,26 @@ def _independent_score(
     return float(Fraction(int(scaled + Fraction(1, 2)), 100))
 
 
+def _independent_period_total(scores: list[tuple[float | None, Any]], final: bool) -> float | None:
+    """docs/grade-calculation.md A.7 written again: a weighted set's course score from its period scores."""
+    total, weight = Fraction(0), Fraction(0)
+    if not final and all(score is None for score, _ in scores):
+        return None
+    for score, w in scores:
+        if score is None and not final:
+            continue
+        total += Fraction(str(score or 0)) * Fraction(str(w or 0)) / 100
+        weight += Fraction(str(w or 0))
+    if weight < 100:
+        total = total * 100 / weight if weight else Fraction(0)
+    return float(Fraction(int(total * 100 + Fraction(1, 2)), 100))
+
+
 def test_served_grades_equal_an_independent_recomputation(sb: CanvasSandbox) -> None:
     s = session_for(sb.admin_token)
-    checked = 0
+    checked = periods_checked = 0
+    sets = s.get(api(sb, f"/accounts/{sb.root_account_id}/grading_period_sets")).json()["grading_period_sets"]
+    set_of_term = {t: g for g in sets for t in g["enrollment_term_ids"]}
     for course in fetch_all(s, api(sb, f"/accounts/{sb.root_account_id}/courses"), {"per_page": 100})[0]:
         cid = course["id"]
         groups = fetch_all(s, api(sb, f"/courses/{cid}/assignment_groups"), {"per_page": 100})[0]
@@ -749,26 +766,56 @@ def test_served_grades_equal_an_independent_recomputation(sb: CanvasSandbox) -> 
             s, api(sb, f"/courses/{cid}/students/submissions"), {"per_page": 100, "student_ids[]": "all"}
         )[0]:
             subs[r["user_id"]][r["assignment_id"]] = r
-        enrollments = fetch_all(
-            s,
-            api(sb, f"/courses/{cid}/enrollments"),
-            {"per_page": 100, "type[]": "StudentEnrollment", "state[]": ALL_ENROLLMENT_STATES},
-        )[0]
+        params = {"per_page": 100, "type[]": "StudentEnrollment", "state[]": ALL_ENROLLMENT_STATES}
+        enrollments = fetch_all(s, api(sb, f"/courses/{cid}/enrollments"), params)[0]
+        period_set = set_of_term.get(course["enrollment_term_id"])
+        periods = period_set["grading_periods"] if period_set else []
+        served_periods = {
+            p["id"]: {
+                e["id"]: e["grades"]
+                for e in fetch_all(
+                    s, api(sb, f"/courses/{cid}/enrollments"), params | {"grading_period_id": p["id"]}
+                )[0]
+            }
+            for p in periods
+        }
         weighted = course["apply_assignment_group_weights"]
+        variants = (
+            ("current_score", True, False),
+            ("final_score", True, True),
+            ("unposted_current_score", False, False),
+            ("unposted_final_score", False, True),
+        )
         for e in enrollments:
             g = e["grades"]
             if e["enrollment_state"] == "deleted":
                 assert g["current_score"] is None and g["final_score"] is None
                 continue
-            args = (groups, assignments, subs[e["user_id"]], weighted)
             concluded = e["enrollment_state"] == "completed"
-            assert g["current_score"] == _independent_score(*args, True, False, concluded), e["id"]
-            assert g["final_score"] == _independent_score(*args, True, True, concluded), e["id"]
-            assert g["unposted_current_score"] == _independent_score(*args, False, False, concluded), e["id"]
-            assert g["unposted_final_score"] == _independent_score(*args, False, True, concluded), e["id"]
+            work = subs[e["user_id"]]
+            period_scores: dict[str, list[tuple[float | None, Any]]] = defaultdict(list)
+            for p in periods:
+                # a period scores only its own assignments (A.2 6): those its submissions belong to
+                in_period = [
+                    a for a in assignments if work.get(a["id"], {}).get("grading_period_id") == p["id"]
+                ]
+                for name, posted, final in variants:
+                    score = _independent_score(groups, in_period, work, weighted, posted, final, concluded)
+                    assert served_periods[p["id"]][e["id"]][name] == score, (e["id"], p["id"], name)
+                    period_scores[name].append((score, p["weight"]))
+                periods_checked += 1
+            for name, posted, final in variants:
+                if period_set and period_set["weighted"]:
+                    expected = _independent_period_total(period_scores[name], final)
+                else:
+                    expected = _independent_score(
+                        groups, assignments, work, weighted, posted, final, concluded
+                    )
+                assert g[name] == expected, (e["id"], name)
             assert g["current_grade"] is None  # no course has a grading standard
             checked += 1
     assert checked > 150
+    assert periods_checked > 0
 
 
 # ---- advance() -----------------------------------------------------------------------------------

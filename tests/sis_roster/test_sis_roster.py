@@ -66,9 +66,7 @@ def test_roster_loads_exactly_and_the_audit_finds_the_planted_differences(
     with CanvasSandbox(size="small", seed=7, throttle="off") as sb:
         path = sb.write_sis_roster(dlt_dir / "in" / "roster.csv")
         api = CanvasApi(sb.base_url, sb.admin_token, policy=RetryPolicy(max_attempts=5, base_delay=0.05))
-        canvas = canvas_source(base_url=sb.base_url, access_token="unused", api=api).with_resources(
-            "courses", "enrollments"
-        )
+        canvas = canvas_source(api=api).with_resources("courses", "enrollments")
         info = pipeline.run([canvas, sis_roster_source(str(path))])
         assert not info.has_failed_jobs
         rows = roster_rows(pipeline)

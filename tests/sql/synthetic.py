@@ -2,7 +2,7 @@
 
 The LMS-reported scores written into the tables are computed by the sandboxes' ports of each LMS's
 calculation (sandbox/canvas/grades.py follows lib/grade_calculator.rb; sandbox/brightspace/grades.py
-follows grade-calculation.md Part B), so `course_grade_agreement` checks the SQL against them on
+follows docs/grade-calculation.md Part B), so `course_grade_agreement` checks the SQL against them on
 cases the generated institutions rarely hold: drop_highest, never_drop, ties, zero-point rows,
 excused and hidden work, weights off 100, bonus items, caps.
 """
@@ -120,7 +120,7 @@ def canvas_rows(courses: list[CanvasCourse]) -> dict[str, list[dict[str, Any]]]:
 
 
 def random_canvas_courses(rng: random.Random, count: int, students: int = 6) -> list[CanvasCourse]:
-    """Random courses that exercise every rule of grade-calculation.md A.2-A.5."""
+    """Random courses that exercise every rule of docs/grade-calculation.md A.2-A.5."""
     courses = []
     ids = iter(range(1, 10**6))
     for n in range(count):
@@ -192,7 +192,7 @@ def _a9_course(course_id: int, weighted: bool, offset: int) -> CanvasCourse:
 
 
 def worked_example_courses() -> list[CanvasCourse]:
-    """grade-calculation.md A.9 (weighted: 86.25 / 34.50; points: 88.33 / 30.53) and the A.4
+    """docs/grade-calculation.md A.9 (weighted: 86.25 / 34.50; points: 88.33 / 30.53) and the A.4
     Kane & Kane example (drop_lowest 1 keeps A 9/10 and C 0/1, drops B 80/100)."""
     kane_groups = [GroupFacts(400, 100.0, 1, 0)]
     kane_assignments = [
@@ -416,7 +416,7 @@ def load_brightspace_courses(pipeline: dlt.Pipeline, courses: list[BrightspaceCo
 
 
 def b7_courses() -> list[BrightspaceCourse]:
-    """grade-calculation.md B.7: weighted 88.125 (shown 88.12) / 41.00; points 88.57 / 29.57."""
+    """docs/grade-calculation.md B.7: weighted 88.125 (shown 88.12) / 41.00; points 88.57 / 29.57."""
     courses = []
     for n, (system, null_is_zero) in enumerate(
         (("Weighted", False), ("Weighted", True), ("Points", False), ("Points", True))

@@ -30,6 +30,7 @@ MARTS = {
     "engagement_students",
     "engagement_weekly",
     "enrollment_audit",
+    "participation_weekly",
 }
 CANVAS_SCORES = ("current_score", "final_score", "unposted_current_score", "unposted_final_score")
 
@@ -182,6 +183,41 @@ def assert_marts_equal_truths(
     for r in canvas.truth_rows("course_activity"):
         want_weekly[r["course_id"]] += r["views"]
     assert {k: int(v) for k, v in weekly.items()} == {k: v for k, v in want_weekly.items() if v}
+
+    # Brightspace Data Sets feed engagement: quiz attempts, discussion posts and course access days
+    hub = brightspace.app.hub
+    posts, attempts = len(hub.live_rows("Discussion Posts")), len(hub.live_rows("Quiz Attempts"))
+    access, handed_in = len(hub.live_rows("Course Access")), len(hub.live_rows("Assignment Submissions"))
+    assert query(
+        pipeline,
+        f"select sum(quiz_attempt_count), sum(discussion_post_count), sum(course_access_count) "
+        f"from {schema}.engagement_weekly where lms = 'brightspace'",
+    ) == [(attempts, posts, access)]
+    # participation: student x course x week, fed by both LMSs
+    canvas_submitted = query(
+        pipeline, f"select count(*) from {schema}.gradebook where lms = 'canvas' and submitted_at is not null"
+    )[0][0]
+    participation = dict(
+        (lms, rest)
+        for lms, *rest in query(
+            pipeline,
+            "select lms, sum(submitted_count), sum(discussion_post_count), sum(active_day_count), "
+            f"sum(attendance_recorded_count) from {schema}.participation_weekly group by lms",
+        )
+    )
+    marks = Counter(lms for lms, _, _ in want.elements())
+    assert [int(v) if v is not None else None for v in participation["canvas"]] == [
+        canvas_submitted,
+        None,
+        None,
+        marks["canvas"],
+    ]
+    assert [int(v) for v in participation["brightspace"]] == [
+        handed_in + attempts,
+        posts,
+        access,
+        marks["brightspace"],
+    ]
 
 
 def test_duckdb_build_passes_and_marts_equal_the_sandboxes(

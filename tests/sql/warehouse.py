@@ -33,9 +33,7 @@ def load_canvas(
         sandbox.write_rollcall_reports(inputs / "rollcall")
         rollcall = str(inputs / "rollcall")
         data.append(sis_roster_source(str(sandbox.write_sis_roster(inputs / "sis_roster.csv"))))
-    source = canvas_source(
-        base_url=sandbox.base_url, access_token="unused", rollcall_bucket_url=rollcall, api=api
-    )
+    source = canvas_source(rollcall_bucket_url=rollcall, api=api)
     info = pipeline.run([source, *data])
     assert not info.has_failed_jobs
     return pipeline
@@ -61,9 +59,7 @@ def load_brightspace(
         policy=FAST,
         poll_policy=FAST_POLL,
     )
-    source = brightspace_source(
-        base_url=sandbox.base_url, client_id="unused", client_secret="unused", refresh_token=None, api=api
-    )
+    source = brightspace_source(api=api)
     data: list[Any] = []
     if inputs is not None:
         data.append(sis_roster_source(str(sandbox.write_sis_roster(inputs / "brightspace_sis_roster.csv"))))

@@ -238,11 +238,7 @@ def test_actual_state_from_the_warehouse_plans_the_same(
         dataset_name="canvas",
     )
     api = CanvasApi(sb.base_url, sb.admin_token, policy=FAST)
-    pipeline.run(
-        canvas_source(base_url=sb.base_url, access_token="x", api=api).with_resources(
-            "courses", "enrollments"
-        )
-    )
+    pipeline.run(canvas_source(api=api).with_resources("courses", "enrollments"))
     sb.reset_stats()
     assert run_tool(sb, "--desired", scenario.path, "--actual", "warehouse") == 0
     out = capsys.readouterr().out

@@ -144,9 +144,7 @@ def test_a_valid_zip_imports_and_the_next_extract_shows_the_new_rows(
         dataset_name="canvas",
     )
     api = CanvasApi(sb.base_url, sb.admin_token, policy=RetryPolicy(max_attempts=5, base_delay=0.05))
-    info = pipeline.run(
-        canvas_source(base_url=sb.base_url, access_token="unused", api=api).with_resources(*EXTRACT_TABLES)
-    )
+    info = pipeline.run(canvas_source(api=api).with_resources(*EXTRACT_TABLES))
     assert not info.has_failed_jobs
     with pipeline.sql_client() as client:
         for table in EXTRACT_TABLES:

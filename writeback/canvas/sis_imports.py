@@ -19,7 +19,7 @@ SUCCEEDED = ("imported", "imported_with_messages", "restored", "partially_restor
 FAILED = ("failed", "failed_with_messages", "aborted")
 RUNNING = ("initializing", "created", "importing", "cleanup_batch", "restoring")
 
-# Import parameters the API takes (reference canvas-api.md section 4.10): flags and values.
+# Import parameters the API takes (docs/canvas-api.md section 4.10): flags and values.
 FLAG_PARAMS = (
     "batch_mode",
     "multi_term_batch_mode",

@@ -1,5 +1,5 @@
 """Grade objects, categories, schemes, grade values, final grades, exemptions and content progress
-(le routes; brightspace-api.md)."""
+(le routes; docs/brightspace-api.md)."""
 
 from __future__ import annotations
 

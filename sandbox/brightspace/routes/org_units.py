@@ -1,5 +1,5 @@
 """Auth, discovery, org structure, users, enrollments and classlists (lp and le routes;
-brightspace-api.md)."""
+docs/brightspace-api.md)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import logging
 from ..institution import Institution
 from .courses import CourseGenerator
 from .gradebook import GradebookGenerator
+from .grading import build_grading
 from .people import PeopleGenerator
 from .seeded import Seeded
 from .submissions import SubmissionGenerator
@@ -33,6 +34,7 @@ def build_institution(size: str = "small", seed: int = 7) -> Institution:
     people.build_users()
     CourseGenerator(seeded, people, gradebook).build_courses()
     inst = seeded.inst
+    build_grading(inst)
     inst.next_assignment_id = seeded.ids["assignment"]
     inst.next_submission_id = seeded.ids["submission"]
     inst.index()

@@ -1,4 +1,4 @@
-"""Account routes: accounts, sub-accounts, terms, an account's courses and users (canvas-api.md 4.1)."""
+"""Account routes: accounts, sub-accounts, terms, an account's courses and users (docs/canvas-api.md 4.1)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class AccountRoutes(Room):
         if name:
             rows = [t for t in rows if name.lower() in t.name.lower()]
         page, link = paginate_numbered(rows, ctx.args, ctx.link_base)
-        return Reply({"enrollment_terms": [term_json(t) for t in page]}, len(page), link)
+        return Reply({"enrollment_terms": [term_json(t, self.inst) for t in page]}, len(page), link)
 
     def account_courses(self, ctx: Ctx, account_id: str) -> Reply:
         """GET /accounts/:id/courses (sub-accounts' courses included); ordered by id; no rel=last."""

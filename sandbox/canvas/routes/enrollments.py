@@ -1,5 +1,5 @@
 """Enrollment write routes: create, conclude or delete, reactivate, and bulk enrollment as a Progress
-job (canvas-api.md 4.3, 4.11)."""
+job (docs/canvas-api.md 4.3, 4.11)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Progress and file routes: the state of a background job, cancelling one, and the bytes of a
-stored file (canvas-api.md 4.11; file URLs live outside /api/v1, as Canvas's do)."""
+stored file (docs/canvas-api.md 4.11; file URLs live outside /api/v1, as Canvas's do)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Account report routes: the reports on offer, start one, show, list and delete runs
-(canvas-api.md 4.9)."""
+(docs/canvas-api.md 4.9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SIS import routes: start an import from an upload, show one, list them (canvas-api.md 4.10)."""
+"""SIS import routes: start an import from an upload, show one, list them (docs/canvas-api.md 4.10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Submission routes: a course's or a section's students/submissions, bookmark-paged (canvas-api.md 4.5)."""
+"""Submission routes: a course's or a section's students/submissions, bookmark-paged (docs/canvas-api.md 4.5)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 -- Brightspace's Final Calculated Grade per student, computed from the gradebook for Points and
--- Weighted books (grade-calculation.md Part B; the choices where Part B is UNCONFIRMED follow
+-- Weighted books (docs/grade-calculation.md Part B; the choices where Part B is UNCONFIRMED follow
 -- sandbox/brightspace/grades.py). Two variants: "current" drops ungraded items, "final" treats
 -- them as 0; the course's IsNullGradeZero says which one Brightspace shows.
 with gradebook as (

@@ -1,5 +1,5 @@
 -- Each assignment group's kept score and points possible per student and score variant, after the
--- group's drop rules (grade-calculation.md A.4).
+-- group's drop rules (docs/grade-calculation.md A.4).
 --
 -- Canvas keeps the subset with the best overall ratio (Kane & Kane), not the lowest percentages.
 -- The subsets are enumerated: the drop sets of size L (drop_lowest) by a recursive CTE, the one

@@ -1,5 +1,7 @@
 -- One row per student enrollment: current and final course score computed from the gradebook,
--- side by side with the score the LMS itself reports.
+-- side by side with the score the LMS itself reports. Canvas's Final Grade Override, where an
+-- instructor set one, is the posted final grade (posted_final_score / posted_final_grade), beside
+-- the computed one; without an override the posted grade is Canvas's current score.
 --   current: ungraded work left out; final: ungraded work counts as 0.
 --   Canvas: the posted scores (students' view) and the unposted ones (hidden grades counted).
 --   Brightspace: the Final Calculated Grade under "drop ungraded" (current) and "treat as 0"
@@ -32,6 +34,17 @@ unknown_exemptions as (
     from gradebook
     where submission_state = 'blank'
       and not is_exemption_known
+),
+
+canvas_overrides as (
+    select
+        {{ text_key("'canvas'", 'course_id', 'user_id') }} as enrollment_key,
+        max(override_score) as override_score,
+        max(override_grade) as override_grade,
+        max(reported_current_points) as lms_current_points
+    from {{ ref('stg_canvas__enrollments') }}
+    where role = 'student'
+    group by course_id, user_id
 ),
 
 brightspace_reported as (
@@ -118,6 +131,15 @@ joined as (
         enrollments.reported_unposted_current_score as lms_unposted_current_score,
         enrollments.reported_unposted_final_score as lms_unposted_final_score,
         brightspace_lms.displayed_grade as lms_displayed_grade,
+        canvas_overrides.lms_current_points,
+        canvas_overrides.override_score,
+        canvas_overrides.override_grade,
+        canvas_overrides.override_score is not null as has_override,
+        case
+            when canvas_overrides.override_score is not null then canvas_overrides.override_score
+            when enrollments.lms = 'canvas' then enrollments.reported_current_score
+        end as posted_final_score,
+        canvas_overrides.override_grade as posted_final_grade,
         unknown_exemptions.enrollment_key is not null as has_unknown_exemptions,
         -- whether the LMS reported a course score object at all (a Canvas enrollment without
         -- `grades`, a Brightspace student without a final grade row): only then is it compared
@@ -139,6 +161,8 @@ joined as (
         on enrollments.enrollment_key = brightspace_lms.enrollment_key
     left join unknown_exemptions
         on enrollments.enrollment_key = unknown_exemptions.enrollment_key
+    left join canvas_overrides
+        on enrollments.enrollment_key = canvas_overrides.enrollment_key
 )
 
 select * from joined

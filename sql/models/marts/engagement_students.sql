@@ -1,7 +1,8 @@
 -- One row per student enrollment: page views and participations to date, last activity and time
 -- spent, and the dated work the gradebook holds. Canvas: course analytics (student summaries) and
 -- the enrollment's last_activity_at / total_activity_time. Brightspace: content topic progress
--- (visits count as page views, time spent as activity time) and the classlist's last access.
+-- (visits count as page views, time spent as activity time), the classlist's last access, and the
+-- Brightspace Data Sets Course Access (days in the course), Quiz Attempts and Discussion Posts.
 with enrollments as (
     select * from {{ ref('int_enrollments_unioned') }}
     where role = 'student'
@@ -21,6 +22,28 @@ content_progress as (
 
 gradebook as (
     select * from {{ ref('int_gradebook_unioned') }}
+),
+
+course_access as (
+    select
+        course_id,
+        user_id,
+        count(*) as access_day_count,
+        max(accessed_date) as last_accessed_date
+    from {{ ref('stg_brightspace__course_access') }}
+    group by course_id, user_id
+),
+
+quiz_attempts as (
+    select course_id, user_id, count(*) as attempt_count
+    from {{ ref('stg_brightspace__quiz_attempts') }}
+    group by course_id, user_id
+),
+
+discussion_posts as (
+    select course_id, user_id, count(*) as post_count
+    from {{ ref('stg_brightspace__discussion_posts') }}
+    group by course_id, user_id
 ),
 
 content as (
@@ -83,7 +106,11 @@ joined as (
         coalesce(work.late_count, 0) as late_submission_count,
         coalesce(work.missing_count, 0) as missing_submission_count,
         work.last_submitted_at,
-        coalesce(work.weeks_with_submissions_count, 0) as weeks_with_submissions_count
+        coalesce(work.weeks_with_submissions_count, 0) as weeks_with_submissions_count,
+        course_access.access_day_count as course_access_day_count,
+        course_access.last_accessed_date as last_course_access_date,
+        quiz_attempts.attempt_count as quiz_attempt_count,
+        discussion_posts.post_count as discussion_post_count
     from enrollments
     left join summaries
         on enrollments.lms = 'canvas'
@@ -99,6 +126,18 @@ joined as (
         and enrollments.person_id = content.user_id
     left join work
         on enrollments.enrollment_key = work.enrollment_key
+    left join course_access
+        on enrollments.lms = 'brightspace'
+        and enrollments.course_id = course_access.course_id
+        and enrollments.person_id = course_access.user_id
+    left join quiz_attempts
+        on enrollments.lms = 'brightspace'
+        and enrollments.course_id = quiz_attempts.course_id
+        and enrollments.person_id = quiz_attempts.user_id
+    left join discussion_posts
+        on enrollments.lms = 'brightspace'
+        and enrollments.course_id = discussion_posts.course_id
+        and enrollments.person_id = discussion_posts.user_id
 )
 
 select * from joined

@@ -20,7 +20,7 @@ renamed as (
         name as category_name,
         coalesce(weight, 0) as category_weight,
         max_points as category_max_points,
-        -- WeightDistributionType codes (grade-calculation.md B.1): 0 manual, 1 even, 2 by points
+        -- WeightDistributionType codes (docs/grade-calculation.md B.1): 0 manual, 1 even, 2 by points
         case weight_distribution_type
             when 0 then 'manual'
             when 1 then 'even'

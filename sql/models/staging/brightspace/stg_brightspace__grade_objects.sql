@@ -20,7 +20,7 @@ renamed as (
         grade_object_id,
         name as grade_object_name,
         grade_type,
-        -- only these types feed the final grade (grade-calculation.md B.1)
+        -- only these types feed the final grade (docs/grade-calculation.md B.1)
         coalesce(grade_type in ('Numeric', 'PassFail', 'SelectBox'), false) as is_computable,
         nullif(category_id, 0) as category_id,
         coalesce(max_points, 0) as max_points,

@@ -27,7 +27,7 @@ renamed as (
         name as assignment_name,
         position as assignment_position,
         grading_type,
-        -- Canvas reads a NULL points_possible as 0 (grade-calculation.md A.2.5)
+        -- Canvas reads a NULL points_possible as 0 (docs/grade-calculation.md A.2.5)
         coalesce(points_possible, 0) as points_possible,
         coalesce(published, workflow_state = 'published', false) as is_published,
         coalesce(omit_from_final_grade, false) as is_omitted_from_final_grade,

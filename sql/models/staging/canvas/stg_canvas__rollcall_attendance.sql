@@ -25,7 +25,7 @@ renamed as (
         sis_student_id,
         teacher_id as marked_by_id,
         attendance as attendance_code,
-        -- Roll Call's statuses are present, late and absent (canvas-api.md section 6)
+        -- Roll Call's statuses are present, late and absent (docs/canvas-api.md section 6)
         case lower(attendance)
             when 'present' then 'present'
             when 'late' then 'late'

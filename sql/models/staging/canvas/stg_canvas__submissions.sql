@@ -19,6 +19,8 @@ with source as (
         'graded_at': 'timestamptz',
         'posted_at': 'timestamptz',
         'cached_due_date': 'timestamptz',
+        'grading_period_id': 'bigint',
+        'custom_grade_status_id': 'bigint',
         'deleted_in_lms': 'boolean',
     }) }} as submissions
 ),
@@ -45,7 +47,9 @@ renamed as (
         submitted_at,
         graded_at,
         posted_at,
-        cached_due_date as due_at
+        cached_due_date as due_at,
+        grading_period_id,
+        custom_grade_status_id
     from source
     -- dlt deletes rows flagged this way; the filter keeps a stray marker out
     where not coalesce(deleted_in_lms, false)

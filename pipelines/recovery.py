@@ -1,0 +1,126 @@
+"""What a run does about what earlier runs left: the copies a killed normalize commit left behind,
+incremental state built for another dataset or destination, packages a failed run must not leave."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from dlt.common.storages import NormalizeStorage, PackageStorage
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.pipeline.pipeline import Pipeline
+
+from pipelines.warehouse import displayable_credentials, warehouse_write_lock
+
+logger = logging.getLogger(__name__)
+
+
+def forget_state_built_for_another_dataset(pipeline: Pipeline, notify: Callable[[str], None]) -> None:
+    """Start afresh when the dataset holds nothing of this pipeline (another dataset or destination);
+    else restore the state the dataset holds when it is newer than the local one (another run host).
+
+    The incremental cursors in the local state describe what the *previous* dataset holds; kept,
+    they would load only changes into the new one and leave it silently incomplete. Only local
+    state is dropped: tables in the dataset (another shard's, say) are left alone.
+    """
+    if pipeline.has_pending_data:
+        return  # pending packages bring the state to the dataset
+    # a concurrent shard may be loading: a DuckDB file can't be opened while another process writes
+    with warehouse_write_lock(pipeline):
+        if pipeline.first_run or _dataset_has_state_of(pipeline):
+            # a fresh run host restores the shard's state (incremental cursors) from the dataset
+            pipeline.sync_destination()
+            return
+    notify(_fresh_start_reason(pipeline))
+    pipeline.drop()  # local state, schemas and working files; the pipeline re-initialises in place
+
+
+def _fresh_start_reason(pipeline: Pipeline) -> str:
+    """Why the run loads everything, naming what changed since the last load: the dataset, the
+    destination, or neither (the dataset was emptied or dropped)."""
+    name, dataset = pipeline.pipeline_name, pipeline.dataset_name
+    last = pipeline.last_trace.last_load_info if pipeline.last_trace else None
+    if last is not None and last.dataset_name != dataset:
+        return (
+            f"Dataset {dataset!r} holds no load of {name} yet: its incremental state was built for "
+            f"another dataset ({last.dataset_name!r}), so this run loads everything."
+        )
+    here = displayable_credentials(pipeline)
+    if last is not None and here and last.destination_displayable_credentials != here:
+        return (
+            f"{here} holds no load of {name} yet (the last run loaded "
+            f"{last.destination_displayable_credentials}): this run loads everything into it."
+        )
+    return (
+        f"Dataset {dataset!r} holds no load of {name} (it was emptied or dropped since the last run): "
+        "this run loads everything."
+    )
+
+
+def drop_extracted_copies_of_committed_packages(pipeline: Pipeline) -> None:
+    """Delete what a kill during dlt's normalize commit left of an extracted package.
+
+    dlt commits a normalized package by renaming it into `load/normalized` and only then deletes
+    the extracted copy, file by file. A kill in between leaves that copy, whole or in part, beside
+    the committed package: normalizing it again would fail on the missing parts, every run, or
+    load its rows a second time. The copy is deleted when its package is already normalized or
+    loaded, and when it lacks the parts every extracted package has (only that deletion removes them).
+    """
+    extracted = Path(pipeline.working_dir) / "normalize" / NormalizeStorage.EXTRACTED_FOLDER
+    load_ids = set(pipeline.list_extracted_load_packages())
+    if not load_ids:
+        return
+    committed = set(pipeline.list_normalized_load_packages()) | set(pipeline.list_completed_load_packages())
+    for load_id in sorted(load_ids):
+        package = extracted / load_id
+        whole = (package / PackageStorage.NEW_JOBS_FOLDER).is_dir() and (
+            package / PackageStorage.SCHEMA_FILE_NAME
+        ).is_file()
+        if load_id in committed or not whole:
+            logger.warning(
+                "deleting what a killed normalize step left of extracted load package %s: "
+                "dlt had already passed it on to the load step",
+                load_id,
+            )
+            shutil.rmtree(package, ignore_errors=True)
+
+
+def _dataset_has_state_of(pipeline: Pipeline) -> bool:
+    """Whether the destination dataset has a state row written by this pipeline's loads."""
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name("_dlt_pipeline_state")
+            rows = client.execute_sql(
+                f"select count(*) from {table} where pipeline_name = %s", pipeline.pipeline_name
+            )
+            return bool(rows and rows[0][0])
+    except DatabaseUndefinedRelation:
+        return False
+
+
+def pending_packages(pipeline: Pipeline) -> set[str]:
+    return set(pipeline.list_extracted_load_packages()) | set(pipeline.list_normalized_load_packages())
+
+
+def abort_new_packages(pipeline: Pipeline, before: set[str]) -> None:
+    """Drop what the run left pending, so a contract violation leaves nothing to load next time.
+
+    Everything pending is aborted (older leftovers of a crashed run too: they failed the same
+    normalize step); dlt rewinds the local state and schemas to the oldest aborted package.
+    """
+    new = sorted(pending_packages(pipeline) - before)
+    if not new:
+        return
+    try:
+        pipeline.abort_packages()
+    except Exception as exc:  # the run fails anyway; the user can still abort by hand
+        logger.warning(
+            "could not abort load packages %s (run `dlt pipeline %s abort-packages`): %s",
+            new,
+            pipeline.pipeline_name,
+            exc,
+        )
+    else:
+        logger.info("aborted load packages %s after a schema contract violation", new)

@@ -1,0 +1,209 @@
+"""The warehouse a load writes: its destination (one DuckDB file for every shard), DuckDB settings,
+and the write lock that makes concurrent loads take turns."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import zlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import dlt
+from dlt.pipeline.pipeline import Pipeline
+
+logger = logging.getLogger(__name__)
+
+# how long a load waits for another shard's load into the same warehouse
+DEFAULT_LOCK_TIMEOUT_SECONDS = 3600.0
+LOCK_POLL_SECONDS = 0.2
+
+
+def _configured(key: str) -> bool:
+    for provider in (dlt.secrets, dlt.config):
+        try:
+            if provider.get(key) is not None:
+                return True
+        except Exception:  # a provider that cannot read the key has no value for it
+            continue
+    return False
+
+
+def duckdb_settings() -> dict[str, Any]:
+    """The DuckDB settings our DuckDB destinations open their connections with: `[warehouse]
+    duckdb_settings` in .dlt/config.toml (for example a `memory_limit` on a small machine), else
+    none, so DuckDB keeps its own defaults."""
+    try:
+        return dict(dlt.config.get("warehouse.duckdb_settings", dict) or {})
+    except Exception:  # a value that is not a table: the defaults, and the run says nothing else
+        logger.warning("[warehouse] duckdb_settings is not a table of DuckDB settings; using the defaults")
+        return {}
+
+
+def duckdb_destination(database: str) -> Any:
+    """A DuckDB destination writing `database`, opened with `duckdb_settings()`."""
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+    credentials = DuckDbCredentials(database)
+    credentials.global_config = duckdb_settings()
+    return dlt.destinations.duckdb(credentials=credentials)
+
+
+def shared_destination(destination: str, base_pipeline_name: str, pipeline_name: str) -> Any:
+    """The destination for a run named `pipeline_name`, writing where the unsharded run writes.
+
+    dlt names the default DuckDB file after the pipeline; a shard's run (named `<base>__<shard>`)
+    must still write `<base>.duckdb`, so every shard lands in one warehouse. Configured DuckDB
+    credentials, and every other destination, are left to dlt's configuration.
+
+    Args:
+        destination: the destination name from the command line (`duckdb`, `postgres`, ...).
+        base_pipeline_name: the unsharded pipeline name, e.g. `canvas_pipeline`.
+        pipeline_name: the name this run uses.
+    """
+    if destination == "postgres":
+        return _postgres_destination(pipeline_name) or destination
+    if destination != "duckdb":
+        return destination
+    keys = ("destination.duckdb.credentials", f"{pipeline_name}.destination.duckdb.credentials")
+    if any(_configured(key) for key in keys):
+        return destination
+    return duckdb_destination(f"{base_pipeline_name}.duckdb")
+
+
+def _postgres_destination(pipeline_name: str) -> Any:
+    """A Postgres destination for configured credentials without a password (a trust-auth or
+    peer-auth server), as a URL or as fields: dlt requires a password, so it gets an empty one.
+    None for anything else (dlt's configuration then applies as usual)."""
+    for key in (f"{pipeline_name}.destination.postgres.credentials", "destination.postgres.credentials"):
+        try:
+            value = dlt.secrets.get(key) or dlt.config.get(key)
+        except Exception:  # a provider that cannot read the key has no value for it
+            continue
+        if not value:
+            continue
+        if (
+            isinstance(value, Mapping)
+            and value.get("username")
+            and value.get("host")
+            and not value.get("password")
+        ):
+            port = f":{value['port']}" if value.get("port") else ""
+            value = f"postgresql://{value['username']}@{value['host']}{port}/{value.get('database') or ''}"
+        if not isinstance(value, str):
+            return None
+        url = urlsplit(value)
+        if url.scheme.startswith("postgres") and url.username and url.password is None:
+            host = url.netloc.rsplit("@", 1)[-1]
+            netloc = f"{url.username}:@{host}"
+            return dlt.destinations.postgres(credentials=urlunsplit(url._replace(netloc=netloc)))
+        return None
+    return None
+
+
+def destination_kind(pipeline: Pipeline) -> str:
+    """`duckdb`, `postgres`, ...: the type of the pipeline's destination ('' when it has none)."""
+    return pipeline.destination.destination_type.rsplit(".", 1)[-1] if pipeline.destination else ""
+
+
+def _duckdb_lock_path(pipeline: Pipeline) -> str | None:
+    credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
+    database = str(getattr(credentials, "database", "") or "")
+    if not database or database.startswith(":"):  # :memory: and the like: nothing to share
+        return None
+    return os.path.abspath(database) + ".lock"
+
+
+@contextmanager
+def duckdb_file_lock(path: str, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold an exclusive lock on the file `path` (created if missing), waiting up to `timeout` seconds."""
+    import fcntl  # POSIX; the pipelines run on Linux and macOS
+
+    deadline = time.monotonic() + timeout
+    with open(path, "a+") as handle:
+        waited = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(
+                        f"another load held {path} for more than {timeout:.0f}s; "
+                        "check for a stuck run (or load concurrent shards into Postgres)"
+                    ) from None
+                if not waited:
+                    logger.info("waiting for another load into the same DuckDB file (%s)", path)
+                    waited = True
+                time.sleep(LOCK_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextmanager
+def postgres_advisory_lock(
+    pipeline: Pipeline, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+) -> Iterator[None]:
+    """Hold a session advisory lock named after the pipeline's dataset, waiting up to `timeout` seconds."""
+    import psycopg2
+
+    credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
+    key = zlib.crc32(f"lms-elt load {pipeline.dataset_name}".encode())
+    conn = psycopg2.connect(credentials.to_native_representation())
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("set lock_timeout = %s", (f"{int(timeout * 1000)}ms",))
+            # a session lock: held until unlocked or the connection ends (a crashed run frees it)
+            cur.execute("select pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            with conn.cursor() as cur:
+                cur.execute("select pg_advisory_unlock(%s)", (key,))
+    finally:
+        conn.close()
+
+
+@contextmanager
+def warehouse_write_lock(pipeline: Pipeline, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold the warehouse for one load at a time: shards extract in parallel and take turns to load.
+
+    DuckDB: an exclusive lock on `<database file>.lock`, because a DuckDB file has one writer
+    process at a time (a second one fails to open it). Postgres: an advisory lock per dataset,
+    so two shards never create the same table or fill the same staging table at once. Other
+    destinations: no lock (a warning says so).
+
+    Args:
+        pipeline: a pipeline with its destination set.
+        timeout: seconds to wait for another load before giving up with TimeoutError.
+    """
+    kind = destination_kind(pipeline)
+    if kind == "duckdb":
+        path = _duckdb_lock_path(pipeline)
+        if path is None:
+            yield
+            return
+        with duckdb_file_lock(path, timeout):
+            yield
+    elif kind == "postgres":
+        with postgres_advisory_lock(pipeline, timeout):
+            yield
+    else:
+        logger.warning("%s loads are not serialised: load concurrent shards one at a time", kind or "these")
+        yield
+
+
+def displayable_credentials(pipeline: Pipeline) -> str:
+    """The destination as dlt shows it, password hidden ('' when it cannot be told)."""
+    try:
+        credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
+        # an empty password (a trust-auth server) is not shown as a hidden one
+        return str(credentials.to_url().render_as_string(hide_password=bool(credentials.password)))
+    except Exception:  # a destination without URL credentials
+        return ""
