@@ -92,12 +92,14 @@ def _pseudonyms(inst: Institution) -> Iterator[Row]:
 
 
 def _terms(inst: Institution) -> Iterator[Row]:
+    groups = {term: g.id for g in inst.grading_period_sets for term in g.term_ids}
     for t in inst.terms:
         yield (
             t.id,
             {
                 "name": t.name,
                 "root_account_id": inst.root.id,
+                "grading_period_group_id": groups.get(t.id),
                 "sis_source_id": t.sis_term_id,
                 "workflow_state": "active",
                 "start_at": iso(t.start_at),
@@ -253,6 +255,7 @@ def _submissions(inst: Institution) -> Iterator[Row]:
             posted = s.posted_at is not None
             late = s.seconds_late > 0 or s.late_policy_status == "late"
             events = [t for t in (s.submitted_at, s.graded_at, s.posted_at) if t is not None]
+            period = inst.grading_period_of_assignment(a)
             yield (
                 s.id,
                 {
@@ -270,7 +273,7 @@ def _submissions(inst: Institution) -> Iterator[Row]:
                     "graded_at": iso(s.graded_at),
                     "posted_at": iso(s.posted_at),
                     "grader_id": s.grader_id,
-                    "grading_period_id": None,
+                    "grading_period_id": period.id if period else None,
                     "excused": s.excused,
                     "late_policy_status": s.late_policy_status,
                     "points_deducted": s.points_deducted,
@@ -278,7 +281,7 @@ def _submissions(inst: Institution) -> Iterator[Row]:
                     "cached_tardiness": "missing" if s.missing else ("late" if late else None),
                     "cached_due_date": iso(a.due_at),
                     "grade_matches_current_submission": True,
-                    "custom_grade_status_id": None,
+                    "custom_grade_status_id": s.custom_grade_status_id,
                     "redo_request": False,
                     "created_at": iso(a.created_at),
                     "updated_at": iso(max(events, default=a.created_at)),
@@ -294,6 +297,7 @@ def _scores(inst: Institution) -> Iterator[Row]:
             if e.type != "StudentEnrollment":
                 continue
             scores = grades.get(e.id)
+            points = inst.current_points(c, e, None) if scores else (None, None)
             yield (
                 SCORE_ID_OFFSET + e.id,
                 {
@@ -305,7 +309,10 @@ def _scores(inst: Institution) -> Iterator[Row]:
                     "final_score": scores.final_score if scores else None,
                     "unposted_current_score": scores.unposted_current_score if scores else None,
                     "unposted_final_score": scores.unposted_final_score if scores else None,
-                    "override_score": None,
+                    "current_points": points[0],
+                    "unposted_current_points": points[1],
+                    # a Final Grade Override (the REST sandbox's override_scores)
+                    "override_score": c.override_scores.get(e.id) if scores else None,
                     "workflow_state": "active" if scores else "deleted",
                     "created_at": iso(e.created_at),
                     "updated_at": iso(e.updated_at),
@@ -313,7 +320,60 @@ def _scores(inst: Institution) -> Iterator[Row]:
             )
 
 
+def _grading_period_groups(inst: Institution) -> Iterator[Row]:
+    for g in inst.grading_period_sets:
+        yield (
+            g.id,
+            {
+                "title": g.title,
+                "root_account_id": inst.root.id,
+                "weighted": g.weighted,
+                "display_totals_for_all_grading_periods": g.display_totals_for_all_grading_periods,
+                "workflow_state": "active",
+                "created_at": iso(g.created_at),
+                "updated_at": iso(g.created_at),
+            },
+        )
+
+
+def _grading_periods(inst: Institution) -> Iterator[Row]:
+    for g in inst.grading_period_sets:
+        for p in g.periods:
+            yield (
+                p.id,
+                {
+                    "title": p.title,
+                    "grading_period_group_id": g.id,
+                    "weight": p.weight,
+                    "start_date": iso(p.start_date),
+                    "end_date": iso(p.end_date),
+                    "close_date": iso(p.close_date),
+                    "workflow_state": "active",
+                    "created_at": iso(g.created_at),
+                    "updated_at": iso(g.created_at),
+                },
+            )
+
+
+def _custom_grade_statuses(inst: Institution) -> Iterator[Row]:
+    for status in inst.custom_grade_statuses:
+        yield (
+            status.id,
+            {
+                "name": status.name,
+                "color": status.color,
+                "root_account_id": inst.root.id,
+                "workflow_state": "active",
+                "created_at": iso(inst.root.created_at),
+                "updated_at": iso(inst.root.created_at),
+            },
+        )
+
+
 _BUILDERS = {
+    "grading_period_groups": _grading_period_groups,
+    "grading_periods": _grading_periods,
+    "custom_grade_statuses": _custom_grade_statuses,
     "accounts": _accounts,
     "users": _users,
     "pseudonyms": _pseudonyms,

@@ -148,6 +148,7 @@ CANVAS_TABLES: tuple[Table, ...] = (
         {
             "name": TEXT,
             "root_account_id": INT64,
+            "grading_period_group_id": INT64,
             "sis_source_id": varchar(255),
             "workflow_state": WORKFLOW,
             "start_at": TIMESTAMP,
@@ -311,7 +312,49 @@ CANVAS_TABLES: tuple[Table, ...] = (
             "final_score": FLOAT64,
             "unposted_current_score": FLOAT64,
             "unposted_final_score": FLOAT64,
+            "current_points": FLOAT64,
+            "unposted_current_points": FLOAT64,
             "override_score": FLOAT64,
+            "workflow_state": WORKFLOW,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        },
+    ),
+)
+
+GRADING_TABLES: tuple[Table, ...] = (
+    _canvas(
+        "grading_period_groups",
+        {
+            "title": TEXT,
+            "root_account_id": INT64,
+            "weighted": BOOL,
+            "display_totals_for_all_grading_periods": BOOL,
+            "workflow_state": WORKFLOW,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        },
+    ),
+    _canvas(
+        "grading_periods",
+        {
+            "title": TEXT,
+            "grading_period_group_id": INT64,
+            "weight": FLOAT64,
+            "start_date": TIMESTAMP,
+            "end_date": TIMESTAMP,
+            "close_date": TIMESTAMP,
+            "workflow_state": WORKFLOW,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        },
+    ),
+    _canvas(
+        "custom_grade_statuses",
+        {
+            "name": varchar(14),
+            "color": varchar(7),
+            "root_account_id": INT64,
             "workflow_state": WORKFLOW,
             "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
@@ -355,4 +398,4 @@ NAMESPACES = ("canvas", "canvas_logs", "catalog", "new_quizzes")  # section 3
 
 def default_tables() -> dict[tuple[str, str], Table]:
     """A fresh registry of the served tables by (namespace, name); schema changes edit a copy."""
-    return {(t.namespace, t.name): t for t in (*CANVAS_TABLES, WEB_LOGS)}
+    return {(t.namespace, t.name): t for t in (*CANVAS_TABLES, *GRADING_TABLES, WEB_LOGS)}

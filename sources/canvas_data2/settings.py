@@ -17,6 +17,9 @@ MART_TABLES: tuple[str, ...] = (
     "assignments",
     "submissions",
     "scores",
+    "grading_period_groups",
+    "grading_periods",
+    "custom_grade_statuses",
     "canvas_logs.web_logs",
 )
 NAMESPACES = ("canvas", "canvas_logs")  # `all` lists the tables of these namespaces

@@ -14,11 +14,11 @@ courses as (
 ),
 
 set_terms as (
-    select * from {{ ref('stg_canvas__grading_period_terms') }}
+    select * from {{ canvas_staging('grading_period_terms') }}
 ),
 
 periods as (
-    select * from {{ ref('stg_canvas__grading_periods') }}
+    select * from {{ canvas_staging('grading_periods') }}
 ),
 
 weighted_periods as (

@@ -26,6 +26,9 @@ scores as (
         'final_score': 'float8',
         'unposted_current_score': 'float8',
         'unposted_final_score': 'float8',
+        'current_points': 'float8',
+        'unposted_current_points': 'float8',
+        'override_score': 'float8',
     }) }} as scores
     -- the course score (not a group's or a grading period's) of a live enrollment
     where course_score and grading_period_id is null and coalesce(workflow_state, 'active') <> 'deleted'
@@ -67,6 +70,12 @@ renamed as (
         scores.final_score as reported_final_score,
         scores.unposted_current_score as reported_unposted_current_score,
         scores.unposted_final_score as reported_unposted_final_score,
+        scores.current_points as reported_current_points,
+        scores.unposted_current_points as reported_unposted_current_points,
+        -- Final Grade Override: CD2 keeps the score; the grade is the grading scheme's (none here)
+        scores.override_score,
+        cast(null as text) as override_grade,
+        cast(null as text) as grades_url,
         source.last_activity_at,
         source.last_attended_at,
         source.total_activity_time as total_activity_seconds,

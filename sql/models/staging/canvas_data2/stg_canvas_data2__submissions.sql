@@ -21,6 +21,8 @@ with source as (
         'graded_at': 'timestamptz',
         'posted_at': 'timestamptz',
         'cached_due_date': 'timestamptz',
+        'grading_period_id': 'bigint',
+        'custom_grade_status_id': 'bigint',
     }) }} as submissions
 ),
 
@@ -55,7 +57,9 @@ renamed as (
         submitted_at,
         graded_at,
         posted_at,
-        cached_due_date as due_at
+        cached_due_date as due_at,
+        grading_period_id,
+        custom_grade_status_id
     from source
     where coalesce(workflow_state, '') <> 'deleted'
 )
