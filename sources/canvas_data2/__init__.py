@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Optional
 
 import dlt
 import orjson
+from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from ..lms_http.jobs import PollPolicy
 from .client import DapClient, JobResult, SnapshotRequiredError
 from .schema import column_types, dlt_columns, incompatible_changes, key_column
 from .settings import (
+    CREDENTIALS_HINT,
     DEFAULT_BASE_URL,
     DELETED_COLUMN,
     DOWNLOAD_WORKERS,
@@ -81,14 +83,15 @@ def _snapshot_wanted(resnapshot: str | Sequence[str] | None, namespace: str, tab
 
 @dlt.source(name="canvas_data2", max_table_nesting=0)
 def canvas_data2(
-    client_id: str = dlt.secrets.value,
-    client_secret: str = dlt.secrets.value,
+    client_id: Optional[str] = dlt.secrets.value,  # noqa: UP045 (dlt reads Optional as "not required")
+    client_secret: Optional[TSecretStrValue] = dlt.secrets.value,  # noqa: UP045
     base_url: str = DEFAULT_BASE_URL,
     tables: str | Sequence[str] | None = None,
     resnapshot: str | Sequence[str] | None = None,
     jobs_per_minute: int = JOBS_PER_MINUTE,
     download_workers: int = DOWNLOAD_WORKERS,
     poll_seconds: float = 5.0,
+    client: DapClient | None = None,
 ) -> list[DltResource]:
     """The DAP tables as dlt resources, one per table, named as the table.
 
@@ -103,11 +106,15 @@ def canvas_data2(
         jobs_per_minute: Job creations allowed per minute (DAP's limit is 5).
         download_workers: Objects downloaded at once.
         poll_seconds: Seconds between job status polls (the official client polls every 5 s).
+        client: A ready client (the pipeline passes one to read its request statistics); the
+            connection arguments above are then unused.
     """
-    client = DapClient(
+    if client is None and not (client_id and client_secret):
+        raise ValueError(f"Canvas Data 2 needs a client id and secret: set {CREDENTIALS_HINT}.")
+    client = client or DapClient(
         base_url,
-        client_id,
-        client_secret,
+        str(client_id),
+        str(client_secret),
         jobs_per_minute=jobs_per_minute,
         download_workers=download_workers,
         poll=PollPolicy(first_delay=poll_seconds, factor=1.0, max_delay=max(poll_seconds, 0.0)),

@@ -151,9 +151,9 @@ def test_job_creation_waits_for_the_per_minute_limit_instead_of_hitting_it() -> 
             now[0] += 1.0
             client.query("canvas", "accounts", {"format": "jsonl"})
         assert dap.requests["create_job"] == 7  # every call counted: none was refused and retried
-    # jobs at t=1..5; the 6th (t=6) waits until the first leaves the window (t=61); by the 7th
-    # (t=62) the first two have left
-    assert slept == [55.0]
+    # jobs at t=1..5; the 6th (t=6) waits until the first leaves our 61 s window (t=62); by the
+    # 7th (t=63) the first two have left
+    assert slept == [56.0]
 
 
 def test_job_limiter_counts_a_sliding_minute() -> None:
@@ -161,7 +161,8 @@ def test_job_limiter_counts_a_sliding_minute() -> None:
     limiter = JobLimiter(2, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
     for _ in range(5):
         limiter.acquire()
-    assert now[0] == 120.0 and limiter.waited_seconds == 120.0
+    # two at t=0, the 3rd and 4th at t=61, the 5th at t=122
+    assert now[0] == 122.0 and limiter.waited_seconds == 122.0
 
 
 def test_a_failed_job_is_one_clear_error(dap: CanvasData2Sandbox, pipeline: dlt.Pipeline) -> None:
