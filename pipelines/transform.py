@@ -19,7 +19,11 @@ logger = logging.getLogger(__name__)
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 DEFAULT_ANALYTICS_SCHEMA = "analytics"
 # dlt source name -> the dbt var naming that source's dataset
-DATASET_VARS = {"canvas": "canvas_dataset", "brightspace": "brightspace_dataset"}
+DATASET_VARS = {
+    "canvas": "canvas_dataset",
+    "brightspace": "brightspace_dataset",
+    "canvas_data2": "canvas_data2_dataset",
+}
 SUPPORTED = ("duckdb", "postgres")
 
 
@@ -159,6 +163,8 @@ def dataset_vars(pipeline: Pipeline, datasets: dict[str, str] | None = None) -> 
         var = DATASET_VARS.get(schema_name)
         if var:
             found[var] = pipeline.dataset_name
+        if schema_name == "canvas_data2":  # the Canvas marts read the CD2 staging models
+            found["canvas_channel"] = "cd2"
     for source, name in (datasets or {}).items():
         found[DATASET_VARS.get(source, source)] = name
     return found

@@ -19,6 +19,9 @@ class Sandbox(NamedTuple):
 SANDBOXES: dict[str, Sandbox] = {
     "canvas": Sandbox("sandbox.canvas.__main__", "Canvas LMS REST API (admin token)"),
     "brightspace": Sandbox("sandbox.brightspace.__main__", "Brightspace (D2L) Valence API (OAuth2 refresh)"),
+    "canvas-data2": Sandbox(
+        "sandbox.canvas_data2.__main__", "Canvas Data 2 (DAP Query API, client credentials)"
+    ),
 }
 
 

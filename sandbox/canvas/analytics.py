@@ -142,7 +142,23 @@ class CourseAnalytics:
         """Daily course activity as `GET /courses/:id/analytics/activity` serves it."""
         return self.numbers(course).activity
 
+    def daily_activity(self, course: Course) -> dict[int, tuple[dict[int, int], dict[int, int]]]:
+        """(views by day, participations by day) per student user id, days up to the clock (the
+        numbers the summaries and activity add up; day = epoch seconds // 86400)."""
+        first_day, last_day = self._days(course)
+        by_user: dict[int, list[Submission]] = {}
+        for s in self.inst.served_submissions(course):
+            by_user.setdefault(s.user_id, []).append(s)
+        return {
+            e.user.id: self._student_days(course, e, by_user.get(e.user.id, []), first_day, last_day)
+            for e in self.students(course)
+        }
+
     # ---- generation ----------------------------------------------------------------------------
+    def _days(self, course: Course) -> tuple[int, int]:
+        window = (course.start_at, course.end_at) if course.start_at and course.end_at else FALL_WINDOW
+        return _day_index(window[0]), min(_day_index(window[1] - 1), _day_index(self.inst.clock))
+
     def _scores(self, course: Course) -> dict[int, float]:
         grades = self.inst.grades(course)
         out = {}
@@ -154,9 +170,7 @@ class CourseAnalytics:
 
     def _compute(self, course: Course) -> CourseNumbers:
         inst = self.inst
-        window = (course.start_at, course.end_at) if course.start_at and course.end_at else FALL_WINDOW
-        first_day = _day_index(window[0])
-        last_day = min(_day_index(window[1] - 1), _day_index(inst.clock))
+        first_day, last_day = self._days(course)
         students = self.students(course)
         served = inst.served_submissions(course)
         by_user: dict[int, list[Submission]] = {}

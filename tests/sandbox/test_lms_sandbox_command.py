@@ -23,7 +23,7 @@ def test_help_lists_every_sandbox() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: lms-sandbox ")
     listed = re.findall(r"^    (\S+)", done.stdout, flags=re.MULTILINE)
-    assert listed == list(SANDBOXES) == ["canvas", "brightspace"]
+    assert listed == list(SANDBOXES) == ["canvas", "brightspace", "canvas-data2"]
 
 
 def test_a_sandbox_help_is_its_own_parser_under_the_command_name() -> None:
@@ -39,7 +39,7 @@ def test_an_unknown_sandbox_is_refused_in_one_line() -> None:
     done = subprocess.run([LMS_SANDBOX, "moodle"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == (
-        "lms-sandbox: error: argument SANDBOX: invalid choice: 'moodle' (choose from 'canvas', 'brightspace')"
+        "lms-sandbox: error: argument SANDBOX: invalid choice: 'moodle' (choose from 'canvas', 'brightspace', 'canvas-data2')"
     )
 
 

@@ -5,15 +5,15 @@ with rollcall as (
 ),
 
 canvas_sections as (
-    select * from {{ ref('stg_canvas__sections') }}
+    select * from {{ canvas_staging('sections') }}
 ),
 
 canvas_courses as (
-    select * from {{ ref('stg_canvas__courses') }}
+    select * from {{ canvas_staging('courses') }}
 ),
 
 canvas_users as (
-    select * from {{ ref('stg_canvas__users') }}
+    select * from {{ canvas_staging('users') }}
 ),
 
 user_sessions as (

@@ -12,7 +12,7 @@ with gradebook as (
 
 submission_periods as (
     select course_id, assignment_id, student_id, grading_period_id
-    from {{ ref('stg_canvas__submissions') }}
+    from {{ canvas_staging('submissions') }}
     where grading_period_id is not null
 ),
 

@@ -8,7 +8,7 @@ with groups as (
 ),
 
 courses as (
-    select * from {{ ref('stg_canvas__courses') }}
+    select * from {{ canvas_staging('courses') }}
 ),
 
 course_sums as (

@@ -1,27 +1,27 @@
 -- Canvas gradebook rows: one per student x published assignment (Canvas serves a submission for
 -- every assigned student, graded or not), with the assignment, its group and its drop rules.
 with submissions as (
-    select * from {{ ref('stg_canvas__submissions') }}
+    select * from {{ canvas_staging('submissions') }}
 ),
 
 assignments as (
-    select * from {{ ref('stg_canvas__assignments') }}
+    select * from {{ canvas_staging('assignments') }}
 ),
 
 assignment_groups as (
-    select * from {{ ref('stg_canvas__assignment_groups') }}
+    select * from {{ canvas_staging('assignment_groups') }}
 ),
 
 never_drops as (
-    select * from {{ ref('stg_canvas__assignment_group_never_drops') }}
+    select * from {{ canvas_staging('assignment_group_never_drops') }}
 ),
 
 courses as (
-    select * from {{ ref('stg_canvas__courses') }}
+    select * from {{ canvas_staging('courses') }}
 ),
 
 users as (
-    select * from {{ ref('stg_canvas__users') }}
+    select * from {{ canvas_staging('users') }}
 ),
 
 joined as (

@@ -1,10 +1,10 @@
 -- One row per course offering of either LMS, with its SIS key and how its grade is computed.
 with canvas_courses as (
-    select * from {{ ref('stg_canvas__courses') }}
+    select * from {{ canvas_staging('courses') }}
 ),
 
 canvas_terms as (
-    select * from {{ ref('stg_canvas__terms') }}
+    select * from {{ canvas_staging('terms') }}
 ),
 
 brightspace_courses as (

@@ -1,14 +1,14 @@
 -- One row per person x course x role in either LMS (a Canvas user in two sections is one row).
 with canvas_enrollments as (
-    select * from {{ ref('stg_canvas__enrollments') }}
+    select * from {{ canvas_staging('enrollments') }}
 ),
 
 canvas_users as (
-    select * from {{ ref('stg_canvas__users') }}
+    select * from {{ canvas_staging('users') }}
 ),
 
 canvas_courses as (
-    select * from {{ ref('stg_canvas__courses') }}
+    select * from {{ canvas_staging('courses') }}
 ),
 
 brightspace_enrollments as (

@@ -42,7 +42,7 @@ canvas_overrides as (
         max(override_score) as override_score,
         max(override_grade) as override_grade,
         max(reported_current_points) as lms_current_points
-    from {{ ref('stg_canvas__enrollments') }}
+    from {{ canvas_staging('enrollments') }}
     where role = 'student'
     group by course_id, user_id
 ),

@@ -7,15 +7,15 @@ with enrollments as (
 ),
 
 courses as (
-    select * from {{ ref('stg_canvas__courses') }}
+    select * from {{ canvas_staging('courses') }}
 ),
 
 set_terms as (
-    select * from {{ ref('stg_canvas__grading_period_terms') }}
+    select * from {{ canvas_staging('grading_period_terms') }}
 ),
 
 periods as (
-    select * from {{ ref('stg_canvas__grading_periods') }}
+    select * from {{ canvas_staging('grading_periods') }}
 ),
 
 calculated as (

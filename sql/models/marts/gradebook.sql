@@ -6,15 +6,15 @@ with gradebook as (
 ),
 
 canvas_submissions as (
-    select * from {{ ref('stg_canvas__submissions') }}
+    select * from {{ canvas_staging('submissions') }}
 ),
 
 canvas_periods as (
-    select * from {{ ref('stg_canvas__grading_periods') }}
+    select * from {{ canvas_staging('grading_periods') }}
 ),
 
 canvas_statuses as (
-    select * from {{ ref('stg_canvas__custom_grade_statuses') }}
+    select * from {{ canvas_staging('custom_grade_statuses') }}
 ),
 
 final as (

@@ -1,0 +1,224 @@
+"""Canvas Data 2 (Instructure's DAP Query API) as a dlt source: a snapshot per table on the first
+run, then incremental changes from the last `until`, merged on the table's key with deletes applied.
+
+Facts are from the shared reference canvas-data-2.md. Per table and run:
+1. fetch the schema (section 11): column types become dlt hints; a new version that only adds
+   columns evolves the table, one that removes or retypes a column stops with a message naming
+   how to take a new snapshot (`resnapshot`);
+2. query: a snapshot (`replace`) when the table has no `until` in state or is listed in
+   `resnapshot`, else an incremental from the stored `until` (`merge` on the key); `D` records
+   delete their row (dlt's `hard_delete` hint on `_dap_deleted`), `meta.ts` is kept as `_dap_ts`;
+3. keep the job's `until` (or the snapshot's `at`) and the schema version in the resource state,
+   committed with the load package, so the next run continues from there.
+Jobs are created within DAP's per-minute limit, objects downloaded in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any, Optional
+
+import dlt
+import orjson
+from dlt.common.typing import TSecretStrValue
+from dlt.extract.resource import DltResource
+
+from ..lms_http.jobs import PollPolicy
+from .client import DapClient, JobResult, SnapshotRequiredError
+from .schema import column_types, dlt_columns, incompatible_changes, key_column
+from .settings import (
+    CREDENTIALS_HINT,
+    DEFAULT_BASE_URL,
+    DELETED_COLUMN,
+    DOWNLOAD_WORKERS,
+    JOBS_PER_MINUTE,
+    MART_TABLES,
+    META_TS_COLUMN,
+    NAMESPACES,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH_ROWS = 10_000
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+
+__all__ = ["DapClient", "TableChangedError", "canvas_data2", "resolve_tables"]
+
+
+class TableChangedError(Exception):
+    """A table's schema changed in a way merging cannot follow, or DAP asks for a new snapshot."""
+
+
+def resolve_tables(
+    selection: str | Sequence[str] | None, client: DapClient | None = None
+) -> list[tuple[str, str]]:
+    """(namespace, table) pairs for a selection: None = the mart tables, `all` = every table of the
+    canvas and canvas_logs namespaces, else names like `users` or `canvas_logs.web_logs`."""
+    if selection is None:
+        names: Sequence[str] = MART_TABLES
+    elif isinstance(selection, str):
+        names = [n.strip() for n in selection.split(",") if n.strip()]
+    else:
+        names = list(selection)
+    if list(names) == ["all"]:
+        if client is None:
+            raise ValueError("`all` needs a client to list the tables")
+        return [(ns, t) for ns in NAMESPACES for t in client.list_tables(ns)]
+    out = []
+    for name in names:
+        namespace, _, table = name.rpartition(".")
+        if not namespace:
+            namespace = "canvas_logs" if table == "web_logs" else "canvas"
+        out.append((namespace, table))
+    return out
+
+
+def _snapshot_wanted(resnapshot: str | Sequence[str] | None, namespace: str, table: str) -> bool:
+    if resnapshot is None:
+        return False
+    names = [n.strip() for n in resnapshot.split(",")] if isinstance(resnapshot, str) else list(resnapshot)
+    return "all" in names or table in names or f"{namespace}.{table}" in names
+
+
+@dlt.source(name="canvas_data2", max_table_nesting=0)
+def canvas_data2(
+    client_id: Optional[str] = dlt.secrets.value,  # noqa: UP045 (dlt reads Optional as "not required")
+    client_secret: Optional[TSecretStrValue] = dlt.secrets.value,  # noqa: UP045
+    base_url: str = DEFAULT_BASE_URL,
+    tables: str | Sequence[str] | None = None,
+    resnapshot: str | Sequence[str] | None = None,
+    jobs_per_minute: int = JOBS_PER_MINUTE,
+    download_workers: int = DOWNLOAD_WORKERS,
+    poll_seconds: float = 5.0,
+    client: DapClient | None = None,
+) -> list[DltResource]:
+    """The DAP tables as dlt resources, one per table, named as the table.
+
+    Args:
+        client_id: DAP client id ([sources.canvas_data2] in .dlt/secrets.toml).
+        client_secret: DAP client secret (never logged or kept in state).
+        base_url: DAP API gateway (default Instructure's; the sandbox's for the demo).
+        tables: Table names (`users`, `canvas_logs.web_logs`, comma-separated or a list), `all`, or
+            None for the tables the marts use plus `web_logs`.
+        resnapshot: Tables to load from a new snapshot this run (`all` for every selected table),
+            after an incompatible schema change or when DAP answers SnapshotRequired.
+        jobs_per_minute: Job creations allowed per minute (DAP's limit is 5).
+        download_workers: Objects downloaded at once.
+        poll_seconds: Seconds between job status polls (the official client polls every 5 s).
+        client: A ready client (the pipeline passes one to read its request statistics); the
+            connection arguments above are then unused.
+    """
+    if client is None and not (client_id and client_secret):
+        raise ValueError(f"Canvas Data 2 needs a client id and secret: set {CREDENTIALS_HINT}.")
+    client = client or DapClient(
+        base_url,
+        str(client_id),
+        str(client_secret),
+        jobs_per_minute=jobs_per_minute,
+        download_workers=download_workers,
+        poll=PollPolicy(first_delay=poll_seconds, factor=1.0, max_delay=max(poll_seconds, 0.0)),
+    )
+    return [
+        dlt.resource(
+            _table_rows(client, namespace, table, _snapshot_wanted(resnapshot, namespace, table)),
+            name=table,
+            write_disposition=MERGE,  # a snapshot run switches its table to replace (see _table_rows)
+            parallelized=True,
+        )
+        for namespace, table in resolve_tables(tables, client)
+    ]
+
+
+def _table_rows(client: DapClient, namespace: str, table: str, force_snapshot: bool) -> Iterator[Any]:
+    state = dlt.current.resource_state()
+    schema, version = client.schema(namespace, table)
+    types = column_types(schema)
+    since = state.get("until")
+    if since and not force_snapshot:
+        _check_compatible(namespace, table, state, version, types)
+        try:
+            job = client.query(namespace, table, {"format": "jsonl", "since": since})
+        except SnapshotRequiredError as exc:
+            raise TableChangedError(
+                f"{exc} Take a new snapshot of {namespace}.{table}: {_how_to_resnapshot(table)}."
+            ) from None
+        disposition: Any = MERGE
+    else:
+        job = client.query(namespace, table, {"format": "jsonl"})
+        disposition = "replace"  # a snapshot is the whole table: rows deleted since go too
+    if job.schema_version != version:  # the schema moved between our two calls: read it again
+        schema, version = client.schema(namespace, table)
+        types = column_types(schema)
+    columns = dlt_columns(schema)
+    if disposition == "replace":  # nothing to delete in a snapshot; dlt warns on the hint there
+        columns[DELETED_COLUMN].pop("hard_delete", None)
+    hints = dlt.mark.make_hints(
+        columns=columns, primary_key=key_column(schema), write_disposition=disposition
+    )
+    first = True
+    for batch in _records(client, job):
+        yield dlt.mark.with_hints(batch, hints) if first else batch
+        first = False
+    if first:  # no rows: still declare the table, so a replace empties it
+        yield dlt.mark.with_hints([], hints)
+    state["until"] = _watermark(job)
+    state["schema_version"] = version
+    state["columns"] = types
+    logger.info("canvas_data2 %s.%s loaded up to %s (schema v%d)", namespace, table, state["until"], version)
+
+
+def _watermark(job: JobResult) -> str:
+    """Where the next incremental starts: the job's `until`, or the snapshot's `at` (section 9)."""
+    mark = job.until or job.at
+    if not mark:
+        raise TableChangedError(f"Canvas Data 2 job {job.id} completed without `until` or `at`")
+    return mark
+
+
+def _check_compatible(
+    namespace: str, table: str, state: dict[str, Any], version: int, types: dict[str, str]
+) -> None:
+    old_version, old_types = state.get("schema_version"), state.get("columns") or {}
+    if old_version == version:
+        return
+    problems = incompatible_changes(old_types, types)
+    if problems:
+        raise TableChangedError(
+            f"Canvas Data 2 table {namespace}.{table} changed from schema version {old_version} to "
+            f"{version} in a way a merge cannot follow ({'; '.join(problems)}). Take a new snapshot: "
+            f"{_how_to_resnapshot(table)}."
+        )
+    added = sorted(set(types) - set(old_types))
+    logger.info("canvas_data2 %s.%s schema v%s -> v%d adds %s", namespace, table, old_version, version, added)
+
+
+def _how_to_resnapshot(table: str) -> str:
+    return (
+        f"run the pipeline with --resnapshot {table} "
+        f'(or set resnapshot = ["{table}"] under [sources.canvas_data2] in .dlt/config.toml)'
+    )
+
+
+def _records(client: DapClient, job: JobResult) -> Iterator[list[dict[str, Any]]]:
+    """Rows of every object of a JSONL job: key and value flattened, meta kept (section 8)."""
+    batch: list[dict[str, Any]] = []
+    for data in client.objects(job):
+        for line in data.splitlines():
+            if not line.strip():
+                continue
+            record = orjson.loads(line)
+            row: dict[str, Any] = dict(record["key"])
+            value = record.get("value")
+            meta = record.get("meta") or {}
+            deleted = meta.get("action") == "D"
+            if value and not deleted:
+                row.update(value)
+            row[META_TS_COLUMN] = meta.get("ts")
+            row[DELETED_COLUMN] = deleted
+            batch.append(row)
+            if len(batch) >= BATCH_ROWS:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
