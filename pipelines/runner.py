@@ -22,6 +22,7 @@ from pipelines.load import (
     describe_error,
     run_load,
 )
+from pipelines.dashboard import dashboard_hint
 from pipelines.progress import show_progress
 from pipelines.shards import Shard
 from pipelines.transform import DEFAULT_ANALYTICS_SCHEMA
@@ -216,7 +217,7 @@ def next_steps(outcome: LoadOutcome) -> str:
     if where.endswith(".duckdb"):
         table = next(iter(sorted(outcome.totals)), "run_reports")
         lines.append(f'  query it:   duckdb {where} "select count(*) from {pipeline.dataset_name}.{table}"')
-    lines.append(f"  inspect it: dlt pipeline {pipeline.pipeline_name} show")
+    lines.append(f"  {dashboard_hint(pipeline.pipeline_name)}")
     return "\n".join(lines)
 
 
