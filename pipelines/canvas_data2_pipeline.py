@@ -69,7 +69,7 @@ def connect(args: argparse.Namespace, stack: ExitStack) -> DapClient:
     from sandbox.canvas_data2 import CanvasData2Sandbox
     from sandbox.canvas_data2.auth import DEFAULT_LIMITS
 
-    # DAP allows 5 new jobs a minute unless Instructure raises it (canvas-data-2.md section 10); at 5
+    # DAP allows 5 new jobs a minute unless Instructure raises it (docs/canvas-data-2.md section 10); at 5
     # the demo's 15 tables take 3 minutes, so the demo's institution has it raised to 60
     # (`--throttle strict`: the documented 5; `off`: no limits)
     jobs = {"off": 1_000_000, "default": 60, "strict": DEFAULT_LIMITS["create_job"]}[args.throttle]

@@ -1,5 +1,5 @@
 """A local Canvas Data 2 (DAP Query API) over the same synthetic institution as the Canvas REST
-sandbox (same size and seed, same rows), following shared/reference canvas-data-2.md."""
+sandbox (same size and seed, same rows), following docs/canvas-data-2.md."""
 
 from __future__ import annotations
 

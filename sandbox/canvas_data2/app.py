@@ -1,6 +1,6 @@
 """The DAP Query API as a WSGI app: login, tables, schemas, query jobs, object URLs and downloads.
 
-Routes, bodies and errors follow canvas-data-2.md sections 2-6 and 13: every API reply (errors
+Routes, bodies and errors follow docs/canvas-data-2.md sections 2-6 and 13: every API reply (errors
 too) is `application/json`; errors are `{"error": {"type", "uuid", "message", ...}}`; objects carry
 no fields beyond the documented ones (the official client's parser is strict).
 """

@@ -1,4 +1,4 @@
-"""Client-credentials login and bearer JWTs (canvas-data-2.md section 2), and per-route limits
+"""Client-credentials login and bearer JWTs (docs/canvas-data-2.md section 2), and per-route limits
 (section 10)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Query results as files: JSONL, CSV, TSV (gzip) and Parquet, laid out as canvas-data-2.md section 8.
+"""Query results as files: JSONL, CSV, TSV (gzip) and Parquet, laid out as docs/canvas-data-2.md section 8.
 
 - JSONL: `{"key": {...}, "value": {...}, "meta": {...}}` per line; a delete has no `value`; nulls
   are omitted (the client's reading of section 8).

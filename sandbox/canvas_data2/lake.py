@@ -1,11 +1,11 @@
 """The DAP lake: every table's rows with the commit time (`meta.ts`) of their latest version.
 
-Each `publish()` is one refresh (canvas-data-2.md section 10): the institution's rows are compared
+Each `publish()` is one refresh (docs/canvas-data-2.md section 10): the institution's rows are compared
 with the lake's, and what changed is committed at the refresh time: new and changed rows as upserts,
 vanished rows as hard deletes (tombstones). A snapshot is the live rows; an incremental query is
 the rows committed in (since, until], consolidated to their latest version (section 9). The
-interval bounds conflict between sources (section 9); `since` exclusive is the README's reading,
-and with it a chain `since = previous until` never repeats a row.
+interval bounds conflict between sources (section 9); `since` exclusive is the reading of the
+"data representation" text, and with it a chain `since = previous until` never repeats a row.
 
 Logs (`web_logs`) are append-only: a row is committed once and ages out after 30 days without a
 delete record (section 10's retention).

@@ -1,6 +1,6 @@
 """The institution's rows as Canvas Data 2 holds them: one (key, value) per row and table.
 
-Values are the `value` section of a CD2 record (canvas-data-2.md section 8): database columns, not
+Values are the `value` section of a CD2 record (docs/canvas-data-2.md section 8): database columns, not
 REST fields. So users carry no SIS id (that is on `pseudonyms`), courses have `conclude_at` and a
 `group_weighting_scheme`, assignments a `title` and comma-separated `submission_types`, and scores
 sit in their own table. Which rows exist follows the REST sandbox: submissions are the served ones

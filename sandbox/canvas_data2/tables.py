@@ -1,6 +1,6 @@
 """The tables the Canvas Data 2 sandbox serves, their columns and DAP types, and their JSON Schemas.
 
-Column names follow canvas-data-2.md section 14.1 (and 14.2 for `web_logs`); the schema shape is the
+Column names follow docs/canvas-data-2.md section 14.1 (and 14.2 for `web_logs`); the schema shape is the
 one the official client parses (section 11): `$schema`, `type: object`, properties `key`, `value`
 and `meta`, every object with `additionalProperties: false`, the primary key the first property of
 `key`, enums carrying the extra `__dap_unspecified__` member.

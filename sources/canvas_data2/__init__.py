@@ -1,7 +1,7 @@
 """Canvas Data 2 (Instructure's DAP Query API) as a dlt source: a snapshot per table on the first
 run, then incremental changes from the last `until`, merged on the table's key with deletes applied.
 
-Facts are from the shared reference canvas-data-2.md. Per table and run:
+Facts are from docs/canvas-data-2.md. Per table and run:
 1. fetch the schema (section 11): column types become dlt hints; a new version that only adds
    columns evolves the table, one that removes or retypes a column stops with a message naming
    how to take a new snapshot (`resnapshot`);

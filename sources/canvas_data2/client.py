@@ -1,6 +1,6 @@
 """A DAP Query API client on the shared HTTP layer: login, tables, schemas, query jobs, objects.
 
-Follows canvas-data-2.md: client-credentials login with proactive refresh (section 2), the routes
+Follows docs/canvas-data-2.md: client-credentials login with proactive refresh (section 2), the routes
 of section 3, jobs polled to a terminal state by the shared poller (section 4), object URLs asked
 for in batches and objects downloaded in parallel (section 5), DAP error bodies turned into one clear
 line (section 6), and job creation paced to the per-minute limit (section 10).

@@ -1,4 +1,4 @@
-"""DAP table schemas (JSON Schema, canvas-data-2.md section 11) as dlt column hints, and how two
+"""DAP table schemas (JSON Schema, docs/canvas-data-2.md section 11) as dlt column hints, and how two
 versions of a table compare."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Constants of the Canvas Data 2 source (DAP Query API, see shared reference canvas-data-2.md)."""
+"""Constants of the Canvas Data 2 source (DAP Query API, see docs/canvas-data-2.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Canvas Data 2 sandbox speaks the DAP Query API of canvas-data-2.md over the Canvas sandbox's
+"""The Canvas Data 2 sandbox speaks the DAP Query API of docs/canvas-data-2.md over the Canvas sandbox's
 institution: login, tables, schemas, jobs, object URLs, four formats, deletes and route limits."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 schema, snapshot, incremental, initdb and syncdb; and the same rows in Postgres from `dap` as from
 our pipeline, after the snapshot and after an incremental.
 
-The client hard-pins aiohttp, PyJWT and others (canvas-data-2.md section 1), so it lives in a venv of
+The client hard-pins aiohttp, PyJWT and others (docs/canvas-data-2.md section 1), so it lives in a venv of
 its own, made once in the pytest cache; the test skips only if pip cannot install it. Used: 2.3.1.
 """
 
