@@ -220,10 +220,11 @@ def test_strict_throttle_completes_with_nothing_lost(dlt_dir: Path) -> None:
 
 
 def test_run_spanning_many_token_expiries_and_rotations(dlt_dir: Path) -> None:
-    # 1 s access tokens: refreshed proactively (a quarter of the lifetime early), each refresh
+    # 2 s access tokens: refreshed proactively (a quarter of the lifetime early: 0.5 s leaves room
+    # for a busy machine between the check and the request), each refresh
     # rotating the refresh token; the crash test below covers tokens dying before `expires_in`
-    with BrightspaceSandbox(size="small", seed=11, access_token_ttl=1.0) as sb:
-        sb.latency = 0.06  # with two requests in flight, the run spans several token lifetimes
+    with BrightspaceSandbox(size="small", seed=11, access_token_ttl=2.0) as sb:
+        sb.latency = 0.12  # with two requests in flight, the run spans several token lifetimes
         pipeline = dlt.pipeline(
             "bs_ttl", destination=dlt.destinations.duckdb(str(dlt_dir / "ttl.duckdb")), dataset_name="bs"
         )
@@ -247,7 +248,7 @@ def test_run_spanning_many_token_expiries_and_rotations(dlt_dir: Path) -> None:
 
 
 def test_crash_right_after_a_refresh_then_rerun_from_the_persisted_token(dlt_dir: Path) -> None:
-    with BrightspaceSandbox(size="small", seed=11, access_token_ttl=1.0) as sb:
+    with BrightspaceSandbox(size="small", seed=11, access_token_ttl=2.0) as sb:
         sb.latency = 0.06  # long enough a run for three refreshes
         pipeline = dlt.pipeline(
             "bs_crash", destination=dlt.destinations.duckdb(str(dlt_dir / "crash.duckdb")), dataset_name="bs"

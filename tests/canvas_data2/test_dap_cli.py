@@ -32,9 +32,11 @@ DB_TABLES = ["users", "enrollments", "submissions", "assignment_groups", "scores
 
 
 @pytest.fixture(scope="module")
-def dap_exe(request: pytest.FixtureRequest) -> Path:
-    """The `dap` executable of a venv made once per client version range in the pytest cache."""
-    folder = Path(request.config.cache.mkdir("dap-client-2.3"))
+def dap_exe(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `dap` executable of a venv made once per client version range in the pytest cache
+    (in a temporary folder when the cache is off: `-p no:cacheprovider`)."""
+    cache = getattr(request.config, "cache", None)
+    folder = Path(cache.mkdir("dap-client-2.3")) if cache else tmp_path_factory.mktemp("dap-client-2.3")
     exe = folder / "bin" / "dap"
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True, timeout=300)
