@@ -3,14 +3,60 @@
 -- the enrollment's last_activity_at / total_activity_time. Brightspace: content topic progress
 -- (visits count as page views, time spent as activity time), the classlist's last access, and the
 -- Brightspace Data Sets Course Access (days in the course), Quiz Attempts and Discussion Posts.
+--
+-- With the dbt var canvas_channel = 'cd2', Canvas page views and participations are the totals of
+-- Canvas Data 2 web_logs (int_canvas_web_logs_weekly; CD2 has no course analytics), and
+-- page_views_measure reads 'canvas_web_logs': every logged request counts as a page view, a request
+-- Canvas flags `participated` as a participation, over the logs loaded (CD2 keeps 30 days; analytics
+-- totals cover the term). Every student enrollment gets a row (analytics lists active and completed
+-- ones), 0 without a request once any log is loaded; the course maxima are over those rows; the
+-- levels and the work_* breakdown (analytics only) are NULL. Last activity and activity time are the
+-- enrollment's in both channels.
+{% set cd2 = var('canvas_channel', 'rest') == 'cd2' %}
 with enrollments as (
     select * from {{ ref('int_enrollments_unioned') }}
     where role = 'student'
 ),
+{% if cd2 %}
+web_log_totals as (
+    select
+        course_id,
+        student_id,
+        sum(page_views) as page_views,
+        sum(participations) as participations
+    from {{ ref('int_canvas_web_logs_weekly') }}
+    group by course_id, student_id
+),
 
+-- shaped as stg_canvas__student_summaries
+summaries as (
+    select
+        enrollments.course_id,
+        enrollments.person_id as student_id,
+        coalesce(web_log_totals.page_views, 0) as page_views,
+        max(coalesce(web_log_totals.page_views, 0)) over (partition by enrollments.course_id)
+            as course_max_page_views,
+        coalesce(web_log_totals.participations, 0) as participations,
+        max(coalesce(web_log_totals.participations, 0)) over (partition by enrollments.course_id)
+            as course_max_participations,
+        cast(null as bigint) as page_views_level,
+        cast(null as bigint) as participations_level,
+        cast(null as bigint) as work_on_time_count,
+        cast(null as bigint) as work_late_count,
+        cast(null as bigint) as work_missing_count,
+        cast(null as bigint) as work_floating_count
+    from enrollments
+    left join web_log_totals
+        on enrollments.course_id = web_log_totals.course_id
+        and enrollments.person_id = web_log_totals.student_id
+    where enrollments.lms = 'canvas'
+        and exists (select 1 from {{ ref('int_canvas_web_logs_weekly') }})
+),
+{%- else %}
 summaries as (
     select * from {{ ref('stg_canvas__student_summaries') }}
 ),
+{%- endif %}
 
 classlists as (
     select * from {{ ref('stg_brightspace__classlists') }}
@@ -83,7 +129,7 @@ joined as (
         enrollments.enrollment_state,
         coalesce(summaries.page_views, content.visit_count) as page_views,
         case
-            when summaries.student_id is not null then 'canvas_page_views'
+            when summaries.student_id is not null then {{ "'canvas_web_logs'" if cd2 else "'canvas_page_views'" }}
             when content.user_id is not null then 'brightspace_content_visits'
         end as page_views_measure,
         summaries.participations,

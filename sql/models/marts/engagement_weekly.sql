@@ -3,9 +3,48 @@
 -- submitted, or were last seen, that week, and from the Brightspace Data Sets the students who opened
 -- the course (Course Access), quiz attempts completed and discussion posts written. Per-student
 -- totals are in engagement_students: Canvas reports page views per student only as totals to date.
-with activity as (
+--
+-- Canvas page views, participations and active days depend on the dbt var canvas_channel:
+-- - rest: course analytics by day (stg_canvas__course_activity): views and participations of the
+--   course's active or completed students, and active days = days analytics lists with any activity.
+-- - cd2: Canvas Data 2 web_logs (int_canvas_web_logs_weekly; CD2 has no course analytics), the
+--   requests of users with a student enrollment in the course (any state). Every logged request is
+--   a page view (requests analytics would not count, such as API calls, count too), participations
+--   are the requests Canvas flags `participated`, and active days = UTC days with any such request.
+--   CD2 keeps 30 days of logs, so weeks before the first load's window have none (page views NULL).
+{% set cd2 = var('canvas_channel', 'rest') == 'cd2' %}
+with
+{%- if cd2 %}
+canvas_students as (
+    select course_id, person_id as student_id
+    from {{ ref('int_enrollments_unioned') }}
+    where lms = 'canvas' and role = 'student'
+),
+
+web_log_weeks as (
+    select web_logs_weekly.*
+    from {{ ref('int_canvas_web_logs_weekly') }} as web_logs_weekly
+    inner join canvas_students
+        on web_logs_weekly.course_id = canvas_students.course_id
+        and web_logs_weekly.student_id = canvas_students.student_id
+),
+
+web_log_day_weeks as (
+    select
+        web_logs.course_id,
+        web_logs.week_start,
+        count(distinct web_logs.requested_date) as active_day_count
+    from {{ ref('stg_canvas_data2__web_logs') }} as web_logs
+    inner join canvas_students
+        on web_logs.course_id = canvas_students.course_id
+        and web_logs.user_id = canvas_students.student_id
+    group by web_logs.course_id, web_logs.week_start
+),
+{%- else %}
+activity as (
     select * from {{ ref('stg_canvas__course_activity') }}
 ),
+{%- endif %}
 
 gradebook as (
     select * from {{ ref('int_gradebook_unioned') }}
@@ -48,6 +87,21 @@ post_weeks as (
     group by 1, 2
 ),
 
+{% if cd2 -%}
+activity_weeks as (
+    select
+        {{ text_key("'canvas'", 'web_log_weeks.course_id') }} as course_key,
+        web_log_weeks.week_start as week_start_date,
+        sum(web_log_weeks.page_views) as page_views,
+        sum(web_log_weeks.participations) as participations,
+        max(web_log_day_weeks.active_day_count) as active_day_count
+    from web_log_weeks
+    inner join web_log_day_weeks
+        on web_log_weeks.course_id = web_log_day_weeks.course_id
+        and web_log_weeks.week_start = web_log_day_weeks.week_start
+    group by 1, 2
+),
+{%- else -%}
 activity_weeks as (
     select
         {{ text_key("'canvas'", 'course_id') }} as course_key,
@@ -58,6 +112,7 @@ activity_weeks as (
     from activity
     group by 1, 2
 ),
+{%- endif %}
 
 submission_weeks as (
     select

@@ -3,6 +3,15 @@
 -- gradebook's submitted_at) and attendance (Roll Call); it reports no per-student daily activity over
 -- REST, so its active days are NULL. Brightspace feeds course access days, assignment submissions and
 -- completed quiz attempts, discussion posts (all Brightspace Data Sets) and attendance marks.
+--
+-- Page views and participations are Canvas's, from Canvas Data 2 web_logs (int_canvas_web_logs_weekly)
+-- when the dbt var canvas_channel is 'cd2'; REST analytics has no per-student week and Brightspace no
+-- page views, so they are NULL there. Under cd2 a Canvas student's week also counts active days (UTC
+-- days with any request in the course, where Brightspace counts days in Course Access). web_logs
+-- counts every logged request as a page view and a request Canvas flags `participated` as a
+-- participation; only requests of users with a student enrollment in the course count. CD2 keeps 30
+-- days of logs: weeks before the first logged week read NULL, later weeks without a request 0.
+{% set cd2 = var('canvas_channel', 'rest') == 'cd2' %}
 with enrollments as (
     select * from {{ ref('int_enrollments_unioned') }}
     where role = 'student'
@@ -68,6 +77,46 @@ post_weeks as (
     group by 1, 2, 3, 4
 ),
 
+{% if cd2 -%}
+web_log_weeks as (
+    select
+        'canvas' as lms,
+        web_logs_weekly.course_id,
+        web_logs_weekly.student_id,
+        web_logs_weekly.week_start as week_start_date,
+        web_logs_weekly.page_views,
+        web_logs_weekly.participations,
+        web_logs_weekly.active_day_count
+    from {{ ref('int_canvas_web_logs_weekly') }} as web_logs_weekly
+    inner join enrollments
+        on enrollments.lms = 'canvas'
+        and web_logs_weekly.course_id = enrollments.course_id
+        and web_logs_weekly.student_id = enrollments.person_id
+),
+
+-- the first week the logs cover (NULL when none are loaded)
+web_log_coverage as (
+    select min(week_start) as first_week_start_date
+    from {{ ref('int_canvas_web_logs_weekly') }}
+),
+{%- else -%}
+web_log_weeks as (
+    select
+        cast(null as text) as lms,
+        cast(null as bigint) as course_id,
+        cast(null as bigint) as student_id,
+        cast(null as date) as week_start_date,
+        cast(null as bigint) as page_views,
+        cast(null as bigint) as participations,
+        cast(null as bigint) as active_day_count
+    where 1 = 0
+),
+
+web_log_coverage as (
+    select cast(null as date) as first_week_start_date
+),
+{%- endif %}
+
 attendance_weeks as (
     select
         lms,
@@ -92,6 +141,8 @@ weeks as (
     select lms, course_id, student_id, week_start_date from post_weeks
     union
     select lms, course_id, student_id, week_start_date from attendance_weeks
+    union
+    select lms, course_id, student_id, week_start_date from web_log_weeks
 ),
 
 joined as (
@@ -107,8 +158,15 @@ joined as (
         enrollments.sis_user_id as sis_student_id,
         (enrollments.person_id is not null) as is_enrolled,
         weeks.week_start_date,
-        case when weeks.lms = 'brightspace' then coalesce(access_weeks.active_day_count, 0) end
-            as active_day_count,
+        case
+            when weeks.lms = 'brightspace' then coalesce(access_weeks.active_day_count, 0)
+            when weeks.week_start_date >= web_log_coverage.first_week_start_date
+                then coalesce(web_log_weeks.active_day_count, 0)
+        end as active_day_count,
+        case when weeks.lms = 'canvas' and weeks.week_start_date >= web_log_coverage.first_week_start_date
+            then coalesce(web_log_weeks.page_views, 0) end as page_views,
+        case when weeks.lms = 'canvas' and weeks.week_start_date >= web_log_coverage.first_week_start_date
+            then coalesce(web_log_weeks.participations, 0) end as participations,
         coalesce(submission_weeks.submitted_count, 0) as submitted_count,
         case when weeks.lms = 'brightspace' then coalesce(post_weeks.discussion_post_count, 0) end
             as discussion_post_count,
@@ -145,6 +203,12 @@ joined as (
         and weeks.course_id = post_weeks.course_id
         and weeks.student_id = post_weeks.student_id
         and weeks.week_start_date = post_weeks.week_start_date
+    left join web_log_weeks
+        on weeks.lms = web_log_weeks.lms
+        and weeks.course_id = web_log_weeks.course_id
+        and weeks.student_id = web_log_weeks.student_id
+        and weeks.week_start_date = web_log_weeks.week_start_date
+    cross join web_log_coverage
     left join attendance_weeks
         on weeks.lms = attendance_weeks.lms
         and weeks.course_id = attendance_weeks.course_id

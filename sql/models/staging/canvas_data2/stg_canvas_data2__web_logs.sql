@@ -17,6 +17,7 @@ renamed as (
         course_id,
         user_id,
         {{ adapter.quote('timestamp') }} as requested_at,
+        {{ utc_date(adapter.quote('timestamp')) }} as requested_date,
         {{ week_start(utc_date(adapter.quote('timestamp'))) }} as week_start,
         http_method,
         url,
