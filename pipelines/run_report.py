@@ -14,6 +14,7 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -288,12 +289,41 @@ def _load_pending_report(pipeline: Pipeline) -> None:
     try:
         reports = report_pipeline(pipeline)
         if reports.has_pending_data:
+            _clear_staging_of_unfinished_copies(reports)
             reports.load()
     except Exception as exc:  # a report is not worth blocking every later one for
         logger.warning(
             "a run report left pending by an earlier run could not be read or loaded and is dropped (%s)",
             type(exc).__name__,
         )
+
+
+def _clear_staging_of_unfinished_copies(reports: Pipeline) -> None:
+    """Empty the staging tables whose copy job a killed run may have half done, before the replay.
+
+    dlt truncates a package's staging tables once, when its load starts, not when a killed load is
+    resumed; a copy job that had written its rows but was not yet marked done then writes them a
+    second time. For `run_reports` (merged on `run_id`, with nested tables) dlt de-duplicates by
+    row id, which two copies of one row share, so both would be merged. The staging dataset holds
+    only this package's rows, so a table whose copy job will run again is emptied first; tables
+    whose copies finished keep their rows for the merge.
+    """
+    rerun: set[str] = set()
+    for load_id in reports.list_normalized_load_packages():
+        jobs = reports.get_load_package_info(load_id).jobs
+        for state in ("new_jobs", "started_jobs"):
+            for job in jobs.get(state, []):
+                if job.job_file_info.file_format != "sql":  # a merge follow-up: it reads staging
+                    rerun.add(job.job_file_info.table_name)
+    if not rerun:
+        return
+    with reports.sql_client() as client:
+        with client.with_staging_dataset():
+            for table in sorted(rerun):
+                try:
+                    client.execute_sql(f"delete from {client.make_qualified_table_name(table)}")
+                except DatabaseUndefinedRelation:
+                    pass  # the killed run never created it
 
 
 def _discard_working_folder(pipeline: Pipeline) -> None:

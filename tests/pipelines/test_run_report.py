@@ -310,3 +310,58 @@ def test_a_report_folder_a_killed_run_left_behind_never_stops_later_reports(dlt_
     con.close()
     assert sorted(run_ids) == sorted(r.run_id for r in stored)
     assert [p.name for p in working.parent.iterdir() if p.name.startswith(working.name)] == [working.name]
+
+
+def test_a_report_whose_load_a_kill_cut_after_its_staging_copy_is_merged_once(dlt_dir: Path) -> None:
+    """dlt truncates staging once per package, so a copy job replayed after a kill writes its rows a
+    second time; `run_reports` (with nested tables) would then merge both copies of the row."""
+    pipeline = dlt.pipeline(
+        "canvas_pipeline",
+        destination=dlt.destinations.duckdb(str(dlt_dir / "reports.duckdb")),
+        dataset_name="canvas",
+    )
+    first, cut = _report_with_nested_rows(), _report_with_nested_rows()
+    store_run_report(pipeline, first)
+    store_run_report(pipeline, cut)
+    # put `cut` back where a kill leaves it: its copy jobs ran (staging holds its rows) but are not
+    # marked done, the merge never ran (its rows are not in the dataset)
+    load_dir = Path(report_pipeline(pipeline).working_dir) / "load"
+    (load_id,) = [p.name for p in (load_dir / "loaded").iterdir()]
+    package = load_dir / "normalized" / load_id
+    shutil.move(str(load_dir / "loaded" / load_id), str(package))
+    (package / "package_completed.json").unlink()
+    for job in (package / "completed_jobs").iterdir():
+        job.unlink() if job.name.endswith(".sql") else job.rename(package / "new_jobs" / job.name)
+    con = duckdb.connect(str(dlt_dir / "reports.duckdb"))
+    try:
+        assert con.execute("select count(*) from canvas_staging.run_reports").fetchone() == (1,)
+        (row_id,) = con.execute(
+            "select _dlt_id from canvas.run_reports where run_id = ?", [cut.run_id]
+        ).fetchone()
+        con.execute("delete from canvas.run_reports where run_id = ?", [cut.run_id])
+        for nested in ("run_reports__stages", "run_reports__tables"):
+            con.execute(f"delete from canvas.{nested} where _dlt_root_id = ?", [row_id])
+    finally:
+        con.close()
+
+    store_run_report(pipeline, last := _report_with_nested_rows())
+
+    con = duckdb.connect(str(dlt_dir / "reports.duckdb"), read_only=True)
+    try:
+        run_ids = sorted(r for (r,) in con.execute("select run_id from canvas.run_reports").fetchall())
+        stages = con.execute(
+            "select count(*), count(distinct _dlt_id) from canvas.run_reports__stages"
+        ).fetchone()
+    finally:
+        con.close()
+    assert run_ids == sorted([first.run_id, cut.run_id, last.run_id])
+    assert stages is not None and stages[0] == stages[1]
+
+
+def _report_with_nested_rows() -> RunReport:
+    report = RunReport(
+        pipeline_name="canvas_pipeline", lms="canvas", dataset_name="canvas", destination="duckdb"
+    )
+    report.loaded, report.totals, report.seconds = {"courses": 3}, {"courses": 3}, {"extract": 1.0}
+    report.finish("succeeded")
+    return report
