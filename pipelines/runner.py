@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from pipelines.config_errors import describe_config_error
+from pipelines.dashboard import dashboard_hint
 from pipelines.load import (
     SCHEMA_CONTRACTS,
     LoadOutcome,
@@ -22,7 +23,6 @@ from pipelines.load import (
     describe_error,
     run_load,
 )
-from pipelines.dashboard import dashboard_hint
 from pipelines.progress import show_progress
 from pipelines.shards import Shard
 from pipelines.transform import DEFAULT_ANALYTICS_SCHEMA

@@ -249,7 +249,9 @@ def test_run_spanning_many_token_expiries_and_rotations(dlt_dir: Path) -> None:
 
 def test_crash_right_after_a_refresh_then_rerun_from_the_persisted_token(dlt_dir: Path) -> None:
     with BrightspaceSandbox(size="small", seed=11, access_token_ttl=2.0) as sb:
-        sb.latency = 0.15  # long enough a run for three refreshes (about 3 token lifetimes; 0.06 was not always)
+        sb.latency = (
+            0.15  # long enough a run for three refreshes (about 3 token lifetimes; 0.06 was not always)
+        )
         pipeline = dlt.pipeline(
             "bs_crash", destination=dlt.destinations.duckdb(str(dlt_dir / "crash.duckdb")), dataset_name="bs"
         )
