@@ -57,3 +57,32 @@
 {% macro duckdb__seconds_between(start, finish) %}
   date_diff('second', {{ start }}, {{ finish }})
 {% endmacro %}
+
+
+{# One row per assignment a Canvas assignment group's rules never drop (`rules.never_drop`, a JSON
+   array of ids), from either channel's staged groups (`never_drop_json`). #}
+{% macro assignment_group_never_drops(assignment_groups) %}
+with assignment_groups as (
+    select * from {{ assignment_groups }}
+),
+
+unnested as (
+    select
+        assignment_group_id,
+        course_id,
+        {{ json_bigint_array_elements('never_drop_json') }} as assignment_id
+    from assignment_groups
+    where never_drop_json is not null
+      and never_drop_json not in ('', '[]', 'null')
+),
+
+deduplicated as (
+    select distinct
+        assignment_group_id,
+        course_id,
+        assignment_id
+    from unnested
+)
+
+select * from deduplicated
+{% endmacro %}
