@@ -39,6 +39,7 @@ from pipelines.run_report import (
     table_counts,
 )
 from pipelines.shards import Shard, shard_pipeline_name
+from pipelines.trace_redaction import redact_trace
 from pipelines.transform import DEFAULT_ANALYTICS_SCHEMA, TransformError, TransformSummary, run_models
 from pipelines.warehouse import (
     destination_kind,
@@ -349,6 +350,8 @@ def load_source(
             # a warehouse the configuration cannot describe cannot take the report either
             if find_cause(exc, ConfigurationException) is None:
                 _store(pipeline, report, timer, turn, request.notify)
+            # dlt stored the failure's text in its trace file: a foreign error may quote a secret
+            redact_trace(pipeline)
             raise
         report.finish(STATUS_WITH_ERRORS if outcome.failed else STATUS_SUCCEEDED)
         outcome.report_stored = _store(pipeline, report, timer, turn, request.notify)
