@@ -30,6 +30,7 @@ MARKERS = (
     ("Finishing the load left pending", "pending"),
     ("Finished the pending load", "extract"),
     ("Extracting from", "extract"),
+    ("Extracting batch", "extract"),  # "Extracting batch 2 of 3 ...": a run loading its courses in batches
     ("Normalizing ...", "normalize"),
     ("Loading into", "load"),
     ("Storing the run report", "summary"),  # killed while storing its report (pipelines/load.py)
