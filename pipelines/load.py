@@ -102,9 +102,9 @@ BRIGHTSPACE_RESOURCES = (
 
 
 # courses per load package (`[load] batch_courses`): at ~500 submissions or grade values a course,
-# 100 courses keep DuckDB's merge of the biggest table near 50,000 rows, while a package's fixed
+# 50 courses keep DuckDB's merge of the biggest table near 25,000 rows, while a package's fixed
 # cost (about a second) stays a small part of its work; 0 loads every course in one package
-DEFAULT_BATCH_COURSES = 100
+DEFAULT_BATCH_COURSES = 50
 # the resource that lists an LMS's courses: the resources fed by it are extracted batch by batch
 COURSE_LISTINGS = {"canvas": "courses", "brightspace": "course_offering_ids"}
 
