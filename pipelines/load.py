@@ -326,9 +326,7 @@ def _fed_by(source: DltSource, listing: str) -> list[str]:
     return fed
 
 
-def _source(
-    request: LoadRequest, batches: CourseBatches | None = None
-) -> tuple[DltSource, tuple[str, ...]]:
+def _source(request: LoadRequest, batches: CourseBatches | None = None) -> tuple[DltSource, tuple[str, ...]]:
     """The request's LMS source, narrowed to its shard and resources; and the LMS's resource names."""
     shard = request.shard
     if request.lms == "canvas":
@@ -531,12 +529,13 @@ def _load(
     totals = table_counts(pipeline, list(tables))
     totals.update(table_counts(pipeline, ["sis_roster"], schema_name="sis_roster"))
     http = stats.as_dict()
-    report.http, report.loaded, report.totals, report.seconds = http, dict(sorted(loaded.items())), totals, dict(timer.seconds)
+    loaded_rows = dict(sorted(loaded.items()))
+    report.http, report.loaded, report.totals, report.seconds = http, loaded_rows, totals, dict(timer.seconds)
     skipped = http["skipped"]
     outcome = LoadOutcome(
         pipeline=pipeline,
         load_info=load_info,
-        loaded=dict(sorted(loaded.items())),
+        loaded=loaded_rows,
         totals=totals,
         http=http,
         seconds=timer.seconds,

@@ -51,7 +51,9 @@ def _canvas_rows(path: Path, sb: CanvasSandbox) -> None:
 
 def _reports(path: Path, dataset: str) -> list[tuple[Any, ...]]:
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(f"select status, load_ids from {dataset}.run_reports order by started_at").fetchall()
+        return con.execute(
+            f"select status, load_ids from {dataset}.run_reports order by started_at"
+        ).fetchall()
 
 
 def test_canvas_in_three_batches_loads_the_truth_and_reruns_exactly(
@@ -60,7 +62,11 @@ def test_canvas_in_three_batches_loads_the_truth_and_reruns_exactly(
     warehouse = dlt_dir / "canvas_pipeline.duckdb"
     assert canvas_pipeline.main(["--no-transform"]) == 0
     out = capsys.readouterr().out
-    for line in ("Normalizing ... (batch 1 of 3)", "Extracting batch 2 of 3 ...", "Loading into duckdb ... (batch 3 of 3)"):
+    for line in (
+        "Normalizing ... (batch 1 of 3)",
+        "Extracting batch 2 of 3 ...",
+        "Loading into duckdb ... (batch 3 of 3)",
+    ):
         assert line in out, out
     assert "batch 4" not in out
     _canvas_rows(warehouse, canvas)
