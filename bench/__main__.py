@@ -9,7 +9,8 @@ Prints one table of ratios measured side by side in one run, against the sandbox
   rerun, ... / full        a rerun with no changes, and after 1% of submissions changed (Canvas)
   throttled / minimum      our full sync under the LMS's default throttle over the theoretical
                            minimum (cost over outflow past the free headroom, or the floor)
-  peak RSS large / small   our pipeline process's peak memory (with both sizes in --sizes)
+  peak RSS medium / small  our pipeline process's peak memory at medium and at large over small
+  peak RSS large / small   (with small and that size in --sizes)
 """
 
 from __future__ import annotations
@@ -36,6 +37,29 @@ def _machine() -> str:
     if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
         mem = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB"
     return f"{platform.machine()}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}"
+
+
+def peak_rss_rows(results: dict[tuple[str, str], dict[str, Any]]) -> list[list[str]]:
+    """Peak memory of our run at medium and at large over small, per LMS in `results` (any LMS
+    whose results give `["ours"]["rss_mb"]`), for the sizes measured."""
+    rows: list[list[str]] = []
+    for lms in dict.fromkeys(name for name, _ in results):
+        small = results.get((lms, "small"), {}).get("ours", {}).get("rss_mb")
+        for size in ("medium", "large"):
+            bigger = results.get((lms, size), {}).get("ours", {}).get("rss_mb")
+            if small and bigger:
+                rows.append(
+                    ratio_row(
+                        lms,
+                        f"{size}/small",
+                        "peak RSS of our run",
+                        bigger,
+                        small,
+                        "pipeline process only",
+                        "MB",
+                    )
+                )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,14 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                     logging.exception("%s %s failed", lms, size)
                     rows.append([lms, size, "FAILED", "", "", "", f"{type(exc).__name__}: {exc}"[:200]])
                 logging.info("table so far:\n%s", render(rows))
-    for lms in lms_list:
-        if (lms, "small") in results and (lms, "large") in results:
-            small, large = results[lms, "small"]["ours"]["rss_mb"], results[lms, "large"]["ours"]["rss_mb"]
-            rows.append(
-                ratio_row(
-                    lms, "large/small", "peak RSS of our run", large, small, "pipeline process only", "MB"
-                )
-            )
+    rows.extend(peak_rss_rows(results))
     print(f"machine: {_machine()}")
     print(render(rows))
     return 0

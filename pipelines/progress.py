@@ -51,6 +51,8 @@ class LoadProgress(Collector):
         self._rows: Counter[str] = Counter()
         self._work: dict[str, tuple[int, int | None]] = {}
         self._retry_ends: list[float] = []
+        # "batch 2 of 5" while a run loads its courses in several packages (pipelines/load.py)
+        self.batch = ""
 
     # dlt's collector interface
     def update(
@@ -99,7 +101,8 @@ class LoadProgress(Collector):
             self._retry_ends = [end for end in self._retry_ends if end > now]
             waiting = len(self._retry_ends)
             rows = sum(self._rows.values())
-            parts = [f"{self._stage} {now - self._step_started:.0f} s", _count(http["requests"], "request")]
+            stage = f"{self.batch}: {self._stage}" if self.batch else self._stage
+            parts = [f"{stage} {now - self._step_started:.0f} s", _count(http["requests"], "request")]
             if rows:
                 parts.append(_count(rows, "row"))
             for name, (done, known) in sorted(self._work.items()):

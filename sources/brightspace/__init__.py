@@ -10,6 +10,7 @@ import dlt
 from dlt.sources import DltResource
 
 from ..arrow_rows import arrow_pages
+from ..course_batches import CourseBatches
 from ..lms_http.deferred import DeferredClient
 from ..lms_http.errors import LmsPermissionError
 from ..lms_http.jobs import PollPolicy
@@ -50,6 +51,7 @@ def brightspace_source(
     export_timeout_seconds: float = DEFAULT_EXPORT_TIMEOUT_SECONDS,
     privacy: PrivacyPolicy | None = None,
     api: BrightspaceApi | None = None,
+    course_batches: CourseBatches | None = None,
 ) -> Sequence[DltResource]:
     """Load a Brightspace institution: org units, courses, users, enrollments, classlists, grade
     setup, categories, objects, values (incremental) and final grades, content progress per course
@@ -71,6 +73,8 @@ def brightspace_source(
             `[sources.privacy] hash_key`; see sources/privacy.py).
         api: the client; default one built from `[sources.brightspace]` (see `BrightspaceSettings`:
             host, OAuth2 app, tokens, concurrency, retries). The load library passes its own.
+        course_batches: the run's course offerings in batches (sources/course_batches.py): this
+            source instance yields the current batch's offerings only; None yields every one.
 
     Rows read again without change are not loaded again: per-course children yield a course's
     rows only when they differ from its rows at the last run, and on a whole run (no
@@ -146,6 +150,10 @@ def brightspace_source(
 
     @dlt.resource(name="course_offering_ids", selected=False)
     def course_offering_ids() -> Iterator[int]:
+        listing = listed_offering_ids()
+        yield from course_batches.take(listing) if course_batches else listing
+
+    def listed_offering_ids() -> Iterator[int]:
         # each course once, even if pages shift under the listing (its children are read once)
         if org_unit_ids:
             yield from dict.fromkeys(int(ou) for ou in org_unit_ids)

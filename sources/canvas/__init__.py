@@ -12,6 +12,7 @@ import dlt
 from dlt.sources import DltResource
 
 from ..arrow_rows import arrow_pages
+from ..course_batches import CourseBatches
 from ..lms_http.deferred import DeferredClient
 from ..lms_http.errors import LmsApiError, LmsNotFoundError, LmsPermissionError
 from ..privacy import DROP, PrivacyPolicy, privacy_rules, protect_all, table_actions
@@ -54,6 +55,7 @@ def canvas_source(
     rollcall_file_glob: str = "*.csv",
     privacy: PrivacyPolicy | None = None,
     api: CanvasApi | None = None,
+    course_batches: CourseBatches | None = None,
 ) -> Sequence[DltResource]:
     """Load a Canvas account: accounts, terms, courses, users, sections, enrollments (with
     grades), assignment groups, assignments, submissions, grading period sets and periods,
@@ -75,6 +77,8 @@ def canvas_source(
             fields (`[sources.canvas.privacy]`, key `[sources.privacy] hash_key`; see sources/privacy.py).
         api: the client; default one built from `[sources.canvas]` (see `CanvasSettings`: host,
             token, concurrency, retries). The load library passes its own to read its statistics.
+        course_batches: the run's courses in batches (sources/course_batches.py): this source
+            instance yields the current batch's courses only; None yields every course.
 
     Returns:
         The resources; select a subset with `.with_resources(...)`.
@@ -176,6 +180,10 @@ def canvas_source(
     @dlt.resource(name="courses", primary_key="id", write_disposition="merge", columns=COLUMNS["courses"])
     def courses() -> Iterator[dict[str, Any]]:
         # one course per item so each course's children can be fetched in parallel
+        listing = listed_courses()
+        yield from course_batches.take(listing) if course_batches else listing
+
+    def listed_courses() -> Iterator[dict[str, Any]]:
         # each course once, even if pages shift under the listing (its children are read once)
         if course_ids:
             for course_id in dict.fromkeys(int(c) for c in course_ids):

@@ -53,6 +53,9 @@ def test_the_status_line_counts_requests_rows_work_and_retries_waiting() -> None
         assert progress.status().startswith("load 0 s · 2 requests · 251 rows · jobs 1/4")
     assert progress.status().startswith("working 0 s")
     assert "jobs" not in progress.status()
+    progress.batch = "batch 2 of 5"  # set by the load library for a run in several packages
+    with progress("Normalize canvas in 1234.6"):
+        assert progress.status().startswith("batch 2 of 5: normalize 0 s · 2 requests")
 
 
 def test_on_a_terminal_a_live_line_redraws_and_retries_print_above_it(tmp_path: Path) -> None:

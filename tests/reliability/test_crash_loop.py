@@ -30,6 +30,7 @@ MARKERS = (
     ("Finishing the load left pending", "pending"),
     ("Finished the pending load", "extract"),
     ("Extracting from", "extract"),
+    ("Extracting batch", "extract"),  # "Extracting batch 2 of 3 ...": a run loading its courses in batches
     ("Normalizing ...", "normalize"),
     ("Loading into", "load"),
     ("Storing the run report", "summary"),  # killed while storing its report (pipelines/load.py)
@@ -221,6 +222,9 @@ def test_canvas_survives_sigkill_in_every_stage(tmp_path: Path, soak: bool) -> N
     with SandboxProcess("canvas", size="small", seed=7, throttle="off") as sb:
         env = _base_env(tmp_path)
         env.update(SOURCES__CANVAS__BASE_URL=sb.base_url, SOURCES__CANVAS__ACCESS_TOKEN=str(sb.token))
+        # 12 courses in batches of 5: kills land between and inside the three load packages of a run
+        # (Brightspace's loop below keeps the default, one package at small)
+        env.update(LOAD__BATCH_COURSES="5")
         loop = CrashLoop("canvas_pipeline.py", env, tmp_path, rng)
         rounds = 10 if soak else 2
         for round_no in range(rounds):

@@ -1,0 +1,156 @@
+"""A run that loads its courses in several packages (`[load] batch_courses`): exactly the sandbox's
+truth, idempotent reruns, incremental cursors kept per course, and a run stopped between batches
+finished exactly by the next."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from dlt.pipeline.pipeline import Pipeline
+
+from pipelines import brightspace_pipeline, canvas_pipeline
+from sandbox.brightspace import BrightspaceSandbox
+from sandbox.brightspace.truth import KEYS as BRIGHTSPACE_KEYS
+from sandbox.canvas import CanvasSandbox
+
+CANVAS_KEYS = {"submissions": ("course_id", "assignment_id", "user_id")}
+
+
+@pytest.fixture
+def canvas(monkeypatch: pytest.MonkeyPatch) -> Iterator[CanvasSandbox]:
+    # 12 courses in batches of 5: three packages
+    monkeypatch.setenv("LOAD__BATCH_COURSES", "5")
+    with CanvasSandbox(size="small", seed=7, throttle="off") as sb:
+        monkeypatch.setenv("SOURCES__CANVAS__BASE_URL", sb.base_url)
+        monkeypatch.setenv("SOURCES__CANVAS__ACCESS_TOKEN", sb.admin_token)
+        yield sb
+
+
+def _canvas_rows(path: Path, sb: CanvasSandbox) -> None:
+    """Every table holds exactly the sandbox's keys, each once; submissions carry the latest grades."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        for table, count in sb.truth().items():
+            key = ", ".join(CANVAS_KEYS.get(table, ("id",)))
+            (rows, keys) = con.execute(  # type: ignore[misc]
+                f"select count(*), count(distinct ({key})) from canvas.{table}"
+            ).fetchone()
+            assert (rows, keys) == (count, count), table
+        served = {
+            (r["course_id"], r["assignment_id"], r["user_id"]): (r["workflow_state"], r["score"])
+            for r in sb.truth_rows("submissions")
+        }
+        loaded = con.execute(
+            "select course_id, assignment_id, user_id, workflow_state, score from canvas.submissions"
+        ).fetchall()
+    assert {(c, a, u): (w, s) for c, a, u, w, s in loaded} == served
+
+
+def _reports(path: Path, dataset: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            f"select status, load_ids from {dataset}.run_reports order by started_at"
+        ).fetchall()
+
+
+def test_canvas_in_three_batches_loads_the_truth_and_reruns_exactly(
+    canvas: CanvasSandbox, dlt_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse = dlt_dir / "canvas_pipeline.duckdb"
+    assert canvas_pipeline.main(["--no-transform"]) == 0
+    out = capsys.readouterr().out
+    for line in (
+        "Normalizing ... (batch 1 of 3)",
+        "Extracting batch 2 of 3 ...",
+        "Loading into duckdb ... (batch 3 of 3)",
+    ):
+        assert line in out, out
+    assert "batch 4" not in out
+    _canvas_rows(warehouse, canvas)
+    ((status, load_ids),) = _reports(warehouse, "canvas")
+    assert status == "succeeded" and len(load_ids.split(",")) == 3
+
+    # a rerun without change, then one after the sandbox changed submissions: still exact
+    assert canvas_pipeline.main(["--no-transform"]) == 0
+    _canvas_rows(warehouse, canvas)
+    changed = canvas.advance()
+    assert changed.changed_submissions, "the sandbox changed no submission"
+    assert canvas_pipeline.main(["--no-transform"]) == 0
+    _canvas_rows(warehouse, canvas)
+    assert [status for status, _ in _reports(warehouse, "canvas")] == ["succeeded"] * 3
+
+
+def test_canvas_stopped_between_batches_is_finished_exactly_by_the_next_run(
+    canvas: CanvasSandbox, dlt_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = dlt_dir / "canvas_pipeline.duckdb"
+    loads = {"n": 0}
+    load = Pipeline.load
+
+    def stop_before_the_second_load(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        # the run dies with batch 1 loaded and batch 2 normalized, as a kill between batches leaves it
+        loads["n"] += 1
+        if self.pipeline_name == "canvas_pipeline" and loads["n"] == 2:
+            raise KeyboardInterrupt("stopped between batches")
+        return load(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Pipeline, "load", stop_before_the_second_load)
+        with pytest.raises(KeyboardInterrupt):
+            canvas_pipeline.main(["--no-transform"])
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (partial,) = con.execute("select count(distinct course_id) from canvas.submissions").fetchone()  # type: ignore[misc]
+    assert 0 < partial <= 5, "batch 1 was not loaded alone"
+
+    canvas.advance()  # the next run sees changes too
+    assert canvas_pipeline.main(["--no-transform"]) == 0
+    _canvas_rows(warehouse, canvas)
+
+
+def test_brightspace_in_batches_loads_the_truth_and_reruns_exactly(
+    dlt_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOAD__BATCH_COURSES", "4")  # 10 offerings: three packages
+    with BrightspaceSandbox(size="small", seed=11, throttle="off", job_step_seconds=0.0) as sb:
+        for name, value in (
+            ("BASE_URL", sb.base_url),
+            ("TOKEN_URL", sb.token_url),
+            ("CLIENT_ID", sb.client_id),
+            ("CLIENT_SECRET", sb.client_secret),
+            ("REFRESH_TOKEN", sb.initial_refresh_token),
+            ("REFRESH_TOKEN_FILE", str(dlt_dir / "brightspace_refresh.token")),
+        ):
+            monkeypatch.setenv(f"SOURCES__BRIGHTSPACE__{name}", value)
+        warehouse = dlt_dir / "brightspace_pipeline.duckdb"
+        for run in range(3):
+            if run == 2:
+                sb.advance()
+            assert brightspace_pipeline.main(["--no-transform"]) == 0
+            if run == 0:
+                out = capsys.readouterr().out
+                assert "Extracting batch 3 of 3 ..." in out and "batch 4" not in out, out
+            truth = sb.truth()
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                for table, columns in BRIGHTSPACE_KEYS.items():
+                    key = ", ".join(_snake(c) for c in columns)
+                    (rows, keys) = con.execute(  # type: ignore[misc]
+                        f"select count(*), count(distinct ({key})) from brightspace.{table}"
+                    ).fetchone()
+                    assert (rows, keys) == (truth[table], truth[table]), (run, table)
+                served = {
+                    (r["OrgUnitId"], r["GradeObjectId"], r["UserId"]): r["PointsNumerator"]
+                    for r in sb.truth_rows("grade_values")
+                }
+                loaded = con.execute(
+                    "select org_unit_id, grade_object_id, user_id, points_numerator from brightspace.grade_values"
+                ).fetchall()
+            assert {(o, g, u): p for o, g, u, p in loaded} == served, run
+
+
+def _snake(name: str) -> str:
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
