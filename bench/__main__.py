@@ -10,6 +10,9 @@ Prints one table of ratios measured side by side in one run, against the sandbox
   throttled / minimum      our full sync under the LMS's default throttle over the theoretical
                            minimum (cost over outflow past the free headroom, or the floor)
   peak RSS large / small   our pipeline process's peak memory (with both sizes in --sizes)
+  snapshot / floor         Canvas Data 2 (--lms cd2): our snapshot into DuckDB over downloading and
+                           decompressing the same objects; also a no-change rerun / full, and
+                           `dap initdb`+`syncdb` / ours into the same Postgres (skip name `dap`)
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from typing import Any
 
 from bench.brightspace_bench import bench_brightspace
 from bench.canvas_bench import bench_canvas
+from bench.cd2_bench import bench_cd2
 from bench.table import ratio_row, render
 
-MEASURES = ("peers", "incremental", "throttled")
-BENCHES = {"canvas": bench_canvas, "brightspace": bench_brightspace}
+MEASURES = ("peers", "incremental", "throttled", "dap")
+BENCHES = {"canvas": bench_canvas, "brightspace": bench_brightspace, "cd2": bench_cd2}
 
 
 def _machine() -> str:
@@ -46,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", default="small,medium", help="comma-separated sandbox sizes (small,medium,large)"
     )
-    parser.add_argument("--lms", default="canvas,brightspace", help="comma-separated: canvas, brightspace")
+    parser.add_argument(
+        "--lms", default="canvas,brightspace", help="comma-separated: canvas, brightspace, cd2"
+    )
     parser.add_argument(
         "--skip",
         default="",

@@ -159,6 +159,8 @@ class Lake:
         (since, end], generated one at a time (hold the lock of the institution's rows)."""
         ident = (table.namespace, table.name)
         with self.lock:
+            if since is not None and not self._changed(ident, table, since, end):
+                return  # nothing committed in the interval: no rows to generate
             if table.append_only:
                 for key, value, _ in self.rows(table):
                     ts = self._log_ts(ident, key)
@@ -177,6 +179,16 @@ class Lake:
                 for key, ts in self.deleted.get(ident, {}).items():
                     if since < ts <= (end if end is not None else ts):
                         yield Record(key, None, ts)
+
+    def _changed(self, ident: tuple[str, str], table: Table, since: float, end: int | None) -> bool:
+        """Whether any record was committed in (since, end]."""
+        top = end if end is not None else self.refreshed_at
+        if table.append_only:
+            _, ts = self.logs.get(ident, (None, np.empty(0, np.int64)))
+            return bool(np.any((ts > since) & (ts <= top)))
+        if any(since < t <= top for t in self.deleted.get(ident, {}).values()):
+            return True
+        return any(since < packed >> _FP_BITS <= top for packed in self.live.get(ident, {}).values())
 
     def snapshot(self, table: Table) -> tuple[list[Record], int]:
         """The live rows and the snapshot's `at` (the latest refresh); small tables and tests only."""

@@ -168,10 +168,16 @@ def pending_tables(resources_state: dict[str, Any]) -> list[str]:
 
 
 def _new_job(
-    client: DapClient, namespace: str, table: str, state: dict[str, Any], force_snapshot: bool, fmt: str
+    client: DapClient,
+    namespace: str,
+    table: str,
+    state: dict[str, Any],
+    force_snapshot: bool,
+    fmt: str,
+    schema: dict[str, Any],
+    version: int,
 ) -> dict[str, Any]:
     """Create the run's query job: an incremental from the stored `until`, else a snapshot."""
-    schema, version = client.schema(namespace, table)
     types = column_types(schema)
     since = state.get("until")
     query: dict[str, Any] = {"format": fmt, **({"mode": "condensed"} if fmt != "jsonl" else {})}
@@ -205,10 +211,13 @@ def _table_rows(
     pending = state.get(JOB_STATE)
     if pending and force_snapshot and not pending["snapshot"]:
         pending = None  # a new snapshot was asked for: the unfinished incremental goes
+    if pending is None and batch.pending_only:
+        return
+    schema, version = client.schema(namespace, table)
     if pending is None:
-        if batch.pending_only:
-            return
-        pending = _new_job(client, namespace, table, state, force_snapshot, batch.file_format)
+        pending = _new_job(
+            client, namespace, table, state, force_snapshot, batch.file_format, schema, version
+        )
     for attempt in (1, 2):
         first, end = pending["next"], len(pending["objects"])
         if batch.objects is not None:
@@ -222,8 +231,11 @@ def _table_rows(
             if attempt == 2:
                 raise
             logger.info("canvas_data2 %s.%s: job %s expired; a new one", namespace, table, pending["id"])
-            pending = _new_job(client, namespace, table, state, pending["snapshot"], batch.file_format)
-    schema, version = client.schema(namespace, table)
+            pending = _new_job(
+                client, namespace, table, state, pending["snapshot"], batch.file_format, schema, version
+            )
+    if pending["schema_version"] != version:  # the schema moved since: read it again
+        schema, version = client.schema(namespace, table)
     if version != pending["schema_version"] and not pending["snapshot"]:
         _check_compatible(namespace, table, state, version, column_types(schema))
     types = column_types(schema)
