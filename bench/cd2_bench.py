@@ -57,7 +57,7 @@ def bench_cd2(size: str, work: Path, rows: list[list[str]], skip: set[str]) -> d
                 ours["seconds"],
                 floor["seconds"],
                 f"{floor['objects']} objects, {ours['rows']} rows (truth {total}), {ours['batches']} batches, "
-                f"extract {ours['extract_seconds']:.1f} s, normalize {ours['normalize_seconds']:.1f} s, "
+                f"peak {ours['rss_mb']:.0f} MB, extract {ours['extract_seconds']:.1f} s, normalize {ours['normalize_seconds']:.1f} s, "
                 f"load {ours['load_seconds']:.1f} s",
             )
         )

@@ -182,7 +182,10 @@ def run_dap(
             timeout=7200,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"dap {command} {namespace} exited {done.returncode}: {done.stderr[-1500:]}")
+            errors = [line for line in (done.stdout + done.stderr).splitlines() if "rror" in line]
+            raise RuntimeError(
+                f"dap {command} {namespace} exited {done.returncode}: {' | '.join(errors)[-1500:]}"
+            )
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,

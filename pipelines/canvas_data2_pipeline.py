@@ -46,7 +46,7 @@ See .dlt/secrets.toml.example."""
 
 logger = logging.getLogger("canvas_data2_pipeline")
 
-# DAP objects of each table per load package: the sandbox writes 50,000 records an object, so a
+# DAP objects of each table per load package: the sandbox writes 100,000 records an object, so a
 # package holds at most about that many rows per table whatever the institution's size
 OBJECTS_PER_BATCH = 1
 

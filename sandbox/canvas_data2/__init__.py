@@ -59,7 +59,7 @@ class CanvasData2Sandbox(ServedSandbox):
         client_secret: str = "sandbox-secret",
         limits: dict[str, int] | None = None,
         job_polls: int = 2,
-        object_rows: int = 50_000,
+        object_rows: int = 100_000,
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.time,

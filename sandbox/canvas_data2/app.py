@@ -90,7 +90,7 @@ class Settings:
     client_id: str
     client_secret: str
     job_polls: int = 2  # GETs of a job before it completes: waiting, then running, then complete
-    object_rows: int = 50_000  # records per object file
+    object_rows: int = 100_000  # records per object file
     fail_jobs: int = 0  # the next n jobs end `failed`
 
 
