@@ -108,8 +108,6 @@ def run_ours(
     """One run of our Canvas Data 2 pipeline (the CLI's batched load, no SQL models): a snapshot the
     first time in `workdir`, an incremental after. Into DuckDB (parquet) or Postgres (`postgres_dsn`)."""
     os.environ.update(settings or {})
-    import dlt
-
     from pipelines.canvas_data2_pipeline import load_in_batches
     from pipelines.load import LoadRequest, open_pipeline
     from pipelines.warehouse import duckdb_destination
@@ -124,11 +122,11 @@ def run_ours(
         jobs_per_minute=1_000_000,
         poll=PollPolicy(first_delay=0.5, factor=1.0, max_delay=0.5),
     )
-    target: Any = (
-        duckdb_destination(str(Path(workdir) / "cd2.duckdb"))
-        if destination == "duckdb"
-        else dlt.destinations.postgres(postgres_dsn)
-    )
+    target: Any = "postgres"  # the load library resolves it from the configuration (trust auth)
+    if destination == "duckdb":
+        target = duckdb_destination(str(Path(workdir) / "cd2.duckdb"))
+    else:
+        os.environ["DESTINATION__POSTGRES__CREDENTIALS"] = str(postgres_dsn)
     batches: list[str] = []
     request = LoadRequest(
         lms="canvas_data2",
