@@ -121,3 +121,27 @@ def test_an_expired_job_is_taken_again_from_the_start(dap: CanvasData2Sandbox, d
     # a new snapshot of submissions, its first batch replacing what the old one had loaded
     assert len(batches) == 4
     assert_exact(pipeline, dap)
+
+
+def test_jsonl_objects_load_the_same_rows_as_parquet(dap: CanvasData2Sandbox, dlt_dir: Path) -> None:
+    def load(file_format: str) -> dict[str, dict[int, tuple[Any, ...]]]:
+        pipeline = dlt.pipeline(
+            f"cd2_{file_format}",
+            destination=duckdb_destination(str(dlt_dir / f"{file_format}.duckdb")),
+            dataset_name="canvas_data2",
+        )
+        pipeline.run(canvas_data2(client=client_of(dap), tables=TABLES, file_format=file_format))
+        out = {}
+        for table in TABLES:
+            names = [c for c in pipeline.default_schema.get_table_columns(table) if not c.startswith("_dlt")]
+            out[table] = {
+                r[0]: r for r in rows(pipeline, table, ", ".join(sorted(names, key=lambda c: c != "id")))
+            }
+        return out
+
+    assert load("jsonl") == load("parquet")
+
+
+def test_an_unknown_file_format_is_one_clear_error(dap: CanvasData2Sandbox) -> None:
+    with pytest.raises(ValueError, match="file_format must be one of parquet, jsonl, not 'csv'"):
+        canvas_data2(client=client_of(dap), tables=TABLES, file_format="csv")
