@@ -11,6 +11,9 @@ Prints one table of ratios measured side by side in one run, against the sandbox
                            minimum (cost over outflow past the free headroom, or the floor)
   peak RSS medium / small  our pipeline process's peak memory at medium and at large over small
   peak RSS large / small   (with small and that size in --sizes)
+  snapshot / floor         Canvas Data 2 (--lms cd2): our snapshot into DuckDB over downloading and
+                           decompressing the same objects; also a no-change rerun / full, and
+                           `dap initdb`+`syncdb` / ours into the same Postgres (skip name `dap`)
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from typing import Any
 
 from bench.brightspace_bench import bench_brightspace
 from bench.canvas_bench import bench_canvas
+from bench.cd2_bench import bench_cd2
 from bench.table import ratio_row, render
 
-MEASURES = ("peers", "incremental", "throttled")
-BENCHES = {"canvas": bench_canvas, "brightspace": bench_brightspace}
+MEASURES = ("peers", "incremental", "throttled", "dap")
+BENCHES = {"canvas": bench_canvas, "brightspace": bench_brightspace, "cd2": bench_cd2}
 
 
 def _machine() -> str:
@@ -70,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", default="small,medium", help="comma-separated sandbox sizes (small,medium,large)"
     )
-    parser.add_argument("--lms", default="canvas,brightspace", help="comma-separated: canvas, brightspace")
+    parser.add_argument(
+        "--lms", default="canvas,brightspace", help="comma-separated: canvas, brightspace, cd2"
+    )
     parser.add_argument(
         "--skip",
         default="",

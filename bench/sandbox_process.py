@@ -21,7 +21,20 @@ def _change_submissions(sb: Any, fraction: float) -> dict[str, Any]:
         return _counts(change_submissions(inst, fraction, inst.steps_taken + 1))
 
 
+def _cd2_truth(sb: Any) -> dict[str, int]:
+    """Live rows per table of a Canvas Data 2 sandbox."""
+    return {name: sb.lake.live_count(table) for (_, name), table in sb.tables.items()}
+
+
 def _hello(kind: str, sb: Any) -> dict[str, Any]:
+    if kind == "canvas-data2":
+        truth = _cd2_truth(sb)
+        return {
+            "base_url": sb.base_url,
+            "truth": truth,
+            "client_id": sb.client_id,
+            "client_secret": sb.client_secret,
+        }
     info: dict[str, Any] = {"base_url": sb.base_url, "truth": sb.truth()}
     if kind == "canvas":
         info["token"] = sb.admin_token
@@ -38,6 +51,8 @@ def _hello(kind: str, sb: Any) -> dict[str, Any]:
 def _serve(conn: Connection, kind: str, kwargs: dict[str, Any]) -> None:
     if kind == "canvas":
         from sandbox.canvas import CanvasSandbox as Sandbox
+    elif kind == "canvas-data2":
+        from sandbox.canvas_data2 import CanvasData2Sandbox as Sandbox
     else:
         from sandbox.brightspace import BrightspaceSandbox as Sandbox
     sb = Sandbox(**kwargs).start()
@@ -46,6 +61,7 @@ def _serve(conn: Connection, kind: str, kwargs: dict[str, Any]) -> None:
         command, args = conn.recv()
         if command == "stop":
             sb.stop()
+            getattr(sb, "close", lambda: None)()  # the CD2 sandbox's object files
             conn.send(None)
             return
         try:
@@ -65,7 +81,7 @@ def _dispatch(sb: Any, command: str, args: tuple[Any, ...]) -> Any:
     if command == "reset_stats":
         return sb.reset_stats()
     if command == "truth":
-        return sb.truth()
+        return _cd2_truth(sb) if hasattr(sb, "lake") else sb.truth()
     if command == "set_throttle":
         return sb.set_throttle(*args)
     if command == "issue_refresh_token":
@@ -74,7 +90,7 @@ def _dispatch(sb: Any, command: str, args: tuple[Any, ...]) -> Any:
 
 
 class SandboxProcess:
-    """Start a sandbox (`kind` "canvas" or "brightspace") in a child process and drive it.
+    """Start a sandbox (`kind` "canvas", "brightspace" or "canvas-data2") in a child process and drive it.
 
     `info` holds what a client needs: `base_url` and `token` (Canvas) or `client_id`,
     `client_secret`, `refresh_token` and `token_url` (Brightspace), plus the initial `truth`.

@@ -2,18 +2,24 @@
 
 The first run takes a snapshot of every table, later runs the changes since (deletes included). The
 SQL models then build the same marts as from the REST pipeline (dbt var canvas_channel = cd2).
+
+A big table is loaded in bounded batches (`load_in_batches`): each load package takes at most
+`OBJECTS_PER_BATCH` DAP objects of each table, so no step's memory grows with the institution.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.load import LoadOutcome, load_source, open_pipeline
+from pipelines.load import LoadOutcome, LoadRequest, load_source, open_pipeline
 from pipelines.runner import (
     add_load_arguments,
     add_run_arguments,
@@ -22,7 +28,9 @@ from pipelines.runner import (
     print_outcome,
 )
 from pipelines.shards import Shard
-from sources.canvas_data2 import canvas_data2
+from pipelines.transform import TransformError, run_models
+from pipelines.warehouse import warehouse_write_lock
+from sources.canvas_data2 import canvas_data2, pending_tables
 from sources.canvas_data2.client import DapClient
 from sources.canvas_data2.connection import canvas_data2_settings
 from sources.canvas_data2.settings import MART_TABLES
@@ -37,6 +45,10 @@ No Canvas Data 2 client is configured. Set both of these (or run with --demo to 
 See .dlt/secrets.toml.example."""
 
 logger = logging.getLogger("canvas_data2_pipeline")
+
+# DAP objects of each table per load package: the sandbox writes 100,000 records an object, so a
+# package holds at most about that many rows per table whatever the institution's size
+OBJECTS_PER_BATCH = 1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -92,12 +104,76 @@ def run(args: argparse.Namespace) -> LoadOutcome:
     with ExitStack() as stack:
         client = connect(args, stack)
         request = load_request(args, "canvas_data2", client, Shard())
-        source = canvas_data2(client=client, tables=args.tables or args.resources, resnapshot=args.resnapshot)
         pipeline = open_pipeline(request)
         request.notify(f"Extracting from {client.base_url} ...")
-        outcome = load_source(pipeline, source, request, list(source.resources))
+        outcome = load_in_batches(pipeline, request, client, args.tables or args.resources, args.resnapshot)
         print_outcome("Canvas Data 2 load", outcome)
         return outcome
+
+
+def load_in_batches(
+    pipeline: Pipeline,
+    request: LoadRequest,
+    client: DapClient,
+    tables: str | Sequence[str] | None,
+    resnapshot: str | Sequence[str] | None = None,
+    *,
+    objects_per_batch: int | None = OBJECTS_PER_BATCH,
+    file_format: str = "parquet",
+) -> LoadOutcome:
+    """Load the tables through `load_source`, one bounded batch (load package) at a time.
+
+    The first batch creates each table's job (or continues one a killed run left in state) and takes
+    up to `objects_per_batch` of its objects; later batches continue the tables with objects left.
+    Each batch is a run of the load library (its own run report); the SQL models are built once,
+    after the last. Returns the last batch's outcome with rows loaded and stage times summed.
+    """
+    models = request.models
+    batch_request = dataclasses.replace(request, models=None)
+    source = canvas_data2(
+        client=client,
+        tables=tables,
+        resnapshot=resnapshot,
+        file_format=file_format,
+        objects_per_batch=objects_per_batch,
+    )
+    names = list(source.resources)
+    outcome = load_source(pipeline, source, batch_request, names)
+    loaded, seconds = dict(outcome.loaded), dict(outcome.seconds)
+    batch = 1
+    while left := pending_tables(_resource_states(pipeline)):
+        batch += 1
+        request.notify(f"Batch {batch}: {', '.join(left)} have objects left ...")
+        source = canvas_data2(
+            client=client,
+            tables=left,
+            file_format=file_format,
+            objects_per_batch=objects_per_batch,
+            pending_only=True,
+        )
+        outcome = load_source(pipeline, source, batch_request, names)
+        for table, n in outcome.loaded.items():
+            loaded[table] = loaded.get(table, 0) + n
+        for stage, t in outcome.seconds.items():
+            seconds[stage] = round(seconds.get(stage, 0.0) + t, 3)
+    outcome.loaded, outcome.seconds = loaded, seconds
+    if models is not None:
+        request.notify("Building the SQL models (dbt) ...")
+        try:
+            with warehouse_write_lock(pipeline):
+                outcome.models = run_models(
+                    pipeline,
+                    select=models.select,
+                    analytics_schema=models.analytics_schema,
+                    strict_grades=models.strict_grades,
+                )
+        except TransformError as exc:
+            outcome.models_error = exc
+    return outcome
+
+
+def _resource_states(pipeline: Pipeline) -> dict[str, dict]:
+    return pipeline.state.get("sources", {}).get("canvas_data2", {}).get("resources", {})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from ..canvas.advance import Changes, advance_institution
@@ -18,7 +22,7 @@ from ..serving import ServedSandbox, ServerThread
 from .app import DapApp, Settings
 from .auth import RouteLimits, Tokens
 from .lake import Lake, Record
-from .records import table_rows, web_log_rows
+from .records import table_rows, web_log_records
 from .tables import Table, default_tables
 
 log = logging.getLogger(__name__)
@@ -38,7 +42,7 @@ class CanvasData2Sandbox(ServedSandbox):
         client_secret: Client secret the login accepts.
         limits: Calls per minute per route, over the defaults (section 10: create job 5, ...).
         job_polls: Job polls before a job completes (2: waiting, running, complete; 0: at once).
-        object_rows: Records per object file.
+        object_rows: Records per object file (a big table's job lists many objects).
         host: Interface to bind.
         port: Port to bind (0 = any free port).
         clock: Wall clock for token expiry (tests move a fake one).
@@ -55,7 +59,7 @@ class CanvasData2Sandbox(ServedSandbox):
         client_secret: str = "sandbox-secret",
         limits: dict[str, int] | None = None,
         job_polls: int = 2,
-        object_rows: int = 50_000,
+        object_rows: int = 100_000,
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.time,
@@ -70,12 +74,24 @@ class CanvasData2Sandbox(ServedSandbox):
         self.institution = institution
         self.client_id, self.client_secret = client_id, client_secret
         self.tables: dict[tuple[str, str], Table] = default_tables()
-        self.lake = Lake()
+        self.lake = Lake(self._rows)
+        # query results are written here as object files, one part in memory at a time
+        self.workdir = Path(tempfile.mkdtemp(prefix="cd2-sandbox-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.workdir, True)
         key = hashlib.sha256(f"dap-sandbox:{size}:{seed}:{client_secret}".encode()).digest()
         self.tokens = Tokens(key, clock)
         self.settings = Settings(client_id, client_secret, job_polls=job_polls, object_rows=object_rows)
         self.limits = RouteLimits(limits, limit_clock)
-        self.app = DapApp(self.lake, self.tables, self.settings, self.tokens, self.limits, clock)
+        self.app = DapApp(
+            self.lake,
+            self.tables,
+            self.settings,
+            self.tokens,
+            self.limits,
+            clock,
+            workdir=self.workdir,
+            hold_rows=lambda: self.institution.lock,
+        )
         self._faults = FaultMiddleware(
             self.app, throttled=_no_throttle, revoke=lambda environ: None, loop_page=lambda e, r: False
         )
@@ -127,14 +143,19 @@ class CanvasData2Sandbox(ServedSandbox):
             self.publish()
         return changes
 
-    def _rows(self, table: Table) -> list[tuple[Any, dict[str, Any]]]:
+    def _rows(self, table: Table) -> Iterator[tuple[Any, dict[str, Any], int | None]]:
+        """The institution's current rows of a table, generated one at a time (hold its lock):
+        (key, value, time of the view for a log row, else None)."""
         inst = self.institution
-        rows = list(web_log_rows(inst) if table.name == "web_logs" else table_rows(inst, table.name))
-        for column in table.extra:
-            fill = self._extra_values.get((table.namespace, table.name, column))
-            for key, value in rows:
+        if table.name == "web_logs":
+            rows: Iterator[tuple[Any, dict[str, Any], int | None]] = web_log_records(inst)
+        else:
+            rows = ((key, value, None) for key, value in table_rows(inst, table.name))
+        fills = [(c, self._extra_values.get((table.namespace, table.name, c))) for c in table.extra]
+        for key, value, event in rows:
+            for column, fill in fills:
                 value[column] = fill(key, value) if fill else None
-        return rows
+            yield key, value, event
 
     # ---- schema changes ------------------------------------------------------------------------
     def add_column(
@@ -174,13 +195,20 @@ class CanvasData2Sandbox(ServedSandbox):
 
     def truth(self, namespace: str, table: str) -> dict[Any, dict[str, Any]]:
         """The live rows of a table in the lake: key -> value columns."""
-        records, _ = self.lake.snapshot(self.tables[(namespace, table)])
+        with self.institution.lock:
+            records, _ = self.lake.snapshot(self.tables[(namespace, table)])
         return {r.key: dict(r.value or {}) for r in records}
 
     def changed_since(self, namespace: str, table: str, since: int) -> tuple[set[Any], set[Any]]:
         """(upserted keys, deleted keys) committed after `since` (epoch seconds)."""
-        records, _ = self.lake.incremental(self.tables[(namespace, table)], since, None)
+        with self.institution.lock:
+            records, _ = self.lake.incremental(self.tables[(namespace, table)], since, None)
         return {r.key for r in records if r.value is not None}, {r.key for r in records if r.value is None}
+
+    def close(self) -> None:
+        """Remove the object files (the sandbox object is not usable for queries afterwards)."""
+        self.stop()
+        self._cleanup()
 
     @property
     def refreshed_at(self) -> int:

@@ -15,8 +15,10 @@ import math
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
@@ -24,8 +26,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .auth import RouteLimits, Tokens
-from .encode import EXTENSIONS, FORMATS, encode, ts_text
-from .lake import Lake, OutOfRange, Record, SnapshotRequired
+from .encode import EXTENSIONS, FORMATS, ts_text, write_parts
+from .lake import Lake, OutOfRange, SnapshotRequired
 from .tables import NAMESPACES, Table
 
 JOB_LIFETIME = 24 * 3600  # section 4: jobs and objects are deleted 24 hours after the start
@@ -60,13 +62,13 @@ class DapError(Exception):
 
 @dataclass
 class Job:
-    """A query job: its records are fixed when it is created."""
+    """A query job: its object files are written when it is created (so its records are fixed)."""
 
     id: str
     table: Table
     fmt: str
     mode: str
-    records: list[Record]
+    files: list[Path]
     schema_version: int
     started: float
     since: int | None = None  # incremental
@@ -88,7 +90,7 @@ class Settings:
     client_id: str
     client_secret: str
     job_polls: int = 2  # GETs of a job before it completes: waiting, then running, then complete
-    object_rows: int = 50_000  # records per object file
+    object_rows: int = 100_000  # records per object file
     fail_jobs: int = 0  # the next n jobs end `failed`
 
 
@@ -103,10 +105,17 @@ class DapApp:
         tokens: Tokens,
         limits: RouteLimits,
         clock: Callable[[], float],
+        *,
+        workdir: Path,
+        hold_rows: Callable[[], AbstractContextManager[Any]],
     ) -> None:
         self.lake, self.tables, self.settings = lake, tables, settings
         self.tokens, self.limits, self.clock = tokens, limits, clock
+        self.workdir, self.hold_rows = workdir, hold_rows
         self.jobs: dict[str, Job] = {}
+        # the object files of a query already answered since the latest refresh: DAP may hand an
+        # identical query its existing job (section 4, "re-used jobs"); here it shares the files
+        self._results: dict[tuple[Any, ...], list[Path]] = {}
         self.requests: dict[str, int] = {}
         self._lock = threading.Lock()
         self._signing_key = hashlib.sha256(settings.client_secret.encode() + b":objects").digest()
@@ -209,13 +218,17 @@ class DapApp:
         job_id = str(uuid.uuid4())
         s = self.settings
         if query.get("since") is None:
-            records, at = self.lake.snapshot(t)
-            job = Job(job_id, t, fmt, mode, records, t.version, self.clock(), until=at)
+            with self.hold_rows():
+                at = self.lake.refreshed_at
+                files = self._files(t, fmt, mode, None, at)
+            job = Job(job_id, t, fmt, mode, files, t.version, self.clock(), until=at)
         else:
             since = _instant(query["since"], "since")
             until = None if query.get("until") is None else _instant(query["until"], "until")
             try:
-                records, end = self.lake.incremental(t, since, until)
+                with self.hold_rows():
+                    end = self.lake.check_incremental(t, since, until)
+                    files = self._files(t, fmt, mode, since, end)
             except SnapshotRequired:
                 raise DapError(
                     400,
@@ -232,16 +245,30 @@ class DapApp:
                     since=query["since"],
                     until=query.get("until"),
                 ) from None
-            job = Job(job_id, t, fmt, mode, records, t.version, self.clock(), since=int(since), until=end)
+            job = Job(job_id, t, fmt, mode, files, t.version, self.clock(), since=int(since), until=end)
         with self._lock:
             job.polls_left = s.job_polls
             if s.fail_jobs > 0:
                 s.fail_jobs -= 1
                 job.fail = True
-            chunks = max(1, math.ceil(len(records) / s.object_rows))
-            job.objects = [f"{job_id}/part-{i:05d}.{EXTENSIONS[fmt]}" for i in range(chunks)]
+            job.objects = [f"{job_id}/part-{i:05d}.{EXTENSIONS[fmt]}" for i in range(len(files))]
             self.jobs[job_id] = job
         return _json(self._job_json(job))
+
+    def _files(self, table: Table, fmt: str, mode: str, since: float | None, end: int) -> list[Path]:
+        """The object files of a query (call with the institution's rows held): written once per
+        query and refresh, `object_rows` records each, one part in memory at a time. How many
+        objects a job has is the server's choice (docs/canvas-data-2.md sections 4-5 give no
+        count; the client downloads every listed object), so a big table comes as many parts."""
+        incremental = since is not None
+        key = (table.namespace, table.name, table.version, fmt, mode, since, end, self.lake.refreshed_at)
+        files = self._results.get(key)
+        if files is None:
+            records = self.lake.records(table, since, end if incremental else None)
+            directory = self.workdir / uuid.uuid4().hex
+            files = write_parts(table, records, fmt, mode, incremental, directory, self.settings.object_rows)
+            self._results[key] = files
+        return files
 
     def _get_job(self, request: Request, job_id: str) -> Response:
         self._client(request, "get_job")
@@ -322,9 +349,7 @@ class DapApp:
         if not hmac.compare_digest(request.args.get("sig", ""), self._sign(object_id)):
             return Response(b"AccessDenied", status=403, content_type="application/xml")
         job, index = self._object(object_id)
-        rows = self.settings.object_rows
-        chunk = job.records[index * rows : (index + 1) * rows]
-        data = encode(job.table, chunk, job.fmt, job.mode, job.incremental)
+        data = job.files[index].read_bytes()
         content_type = {
             "jsonl": "application/jsonlines",
             "csv": "text/csv",

@@ -17,6 +17,7 @@ import io
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from .lake import Record
@@ -43,6 +44,36 @@ def encode(table: Table, records: list[Record], fmt: str, mode: str, incremental
     header, rows = _tabular(table, records, mode, incremental)
     text = _tsv(header, rows) if fmt == "tsv" else _csv(header, rows)
     return gzip.compress(text.encode(), compresslevel=5)
+
+
+def write_parts(
+    table: Table,
+    records: Iterable[Record],
+    fmt: str,
+    mode: str,
+    incremental: bool,
+    directory: Path,
+    rows_per_part: int,
+) -> list[Path]:
+    """Encode `records` into object files of at most `rows_per_part` records each, one part in
+    memory at a time (at least one file: an empty result is one empty object)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    chunk: list[Record] = []
+
+    def flush() -> None:
+        path = directory / f"part-{len(paths):05d}.{EXTENSIONS[fmt]}"
+        path.write_bytes(encode(table, chunk, fmt, mode, incremental))
+        paths.append(path)
+        chunk.clear()
+
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= rows_per_part:
+            flush()
+    if chunk or not paths:
+        flush()
+    return paths
 
 
 def _jsonl(table: Table, records: list[Record], incremental: bool) -> bytes:
@@ -130,31 +161,37 @@ def _parquet(table: Table, records: list[Record], mode: str, incremental: bool) 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    header, rows = _tabular(table, records, mode, incremental)
-    columns: dict[str, list[Any]] = {name: [] for name in header}
-    for row in rows:
-        for name, v in zip(header, row, strict=True):
-            columns[name].append(v)
-    types = {f"value.{n}": spec for n, spec in table.value_columns.items()}
-    types[f"key.{table.key[0]}"] = table.key[1]
-    arrays = {}
-    for name, values in columns.items():
-        spec = types.get(name, {"type": "string"})
-        arrays[name] = _arrow_array(pa, values, spec, name == "meta.ts")
+    # column by column: a `large` log is millions of rows
+    arrays: dict[str, Any] = {
+        "meta.ts": pa.array([r.ts * 1_000_000 for r in records], pa.int64()).cast(
+            pa.timestamp("us", tz="UTC")
+        )
+    }
+    if incremental:
+        arrays["meta.action"] = pa.array([r.action for r in records], pa.string())
+    arrays[f"key.{table.key[0]}"] = _arrow_array(pa, [r.key for r in records], table.key[1])
+    values = [r.value or {} for r in records]
+    for header, name, path in _columns(table, mode):
+        column = [v.get(name) for v in values]
+        if path:
+            column = [c.get(path[0]) if isinstance(c, dict) else None for c in column]
+        spec = table.value_columns[name]
+        arrays[header] = _arrow_array(pa, column, {"type": "string"} if path else spec)
     buf = io.BytesIO()
     pq.write_table(pa.table(arrays), buf)
     return buf.getvalue()
 
 
-def _arrow_array(pa: Any, values: list[Any], spec: dict[str, Any], is_ts: bool) -> Any:
+def _arrow_array(pa: Any, values: list[Any], spec: dict[str, Any]) -> Any:
     kind, fmt = spec.get("type"), spec.get("format")
-    if is_ts or (kind == "string" and fmt == "date-time"):
-        parsed = [None if v is None else datetime.strptime(v, "%Y-%m-%dT%H:%M:%SZ") for v in values]
-        return pa.array(parsed, pa.timestamp("us", tz="UTC"))
+    if kind == "string" and fmt == "date-time":  # ISO-8601 text with a zone: Arrow parses it
+        return pa.array(values, pa.string()).cast(pa.timestamp("us", tz="UTC"))
     if kind == "integer":
         return pa.array(values, pa.int32() if fmt == "int32" else pa.int64())
     if kind == "number":
         return pa.array(values, pa.float64())
     if kind == "boolean":
         return pa.array(values, pa.bool_())
-    return pa.array([None if v is None else _cell(v) for v in values], pa.string())
+    if any(isinstance(v, (dict, list, bool, int, float)) for v in values):
+        values = [None if v is None else _cell(v) for v in values]
+    return pa.array(values, pa.string())

@@ -11,7 +11,6 @@ while the enrollment itself stays, soft-deleted (`workflow_state = 'deleted'`, s
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +25,6 @@ Row = tuple[Any, dict[str, Any]]  # (primary key value, value columns)
 
 SCORE_ID_OFFSET = 500_000_000  # scores have their own id sequence; derived from the enrollment id
 WEB_LOG_RETENTION_DAYS = 30  # section 10: canvas_logs keeps 30 days
-_WEB_LOG_NS = uuid.UUID("6f1c1d1e-cd02-4c1a-9a1e-0000000000cd")
 
 
 def table_rows(inst: Institution, table: str) -> Iterator[Row]:
@@ -389,54 +387,80 @@ _BUILDERS = {
 
 
 def web_log_rows(inst: Institution) -> Iterator[Row]:
-    """Page views of the last 30 days up to the clock, one row per view (call with the lock held).
+    """Page views of the last 30 days up to the clock, one row per view (call with the lock held)."""
+    for key, value, _ in web_log_records(inst):
+        yield key, value
+
+
+def web_log_records(inst: Institution) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """(key, value, time of the view) per page view of the last 30 days up to the clock.
 
     The views and participations are the Canvas sandbox's analytics (analytics.py), so per course,
     student and day the log holds exactly the analytics' counts: each participation is one `POST`
-    row with `participated = true`, the other views `GET` rows.
+    row with `participated = true`, the other views `GET` rows. A few microseconds a row: a `large`
+    institution has millions of them.
     """
     analytics = analytics_of(inst)
     last_day = inst.clock // DAY
     first_day = last_day - WEB_LOG_RETENTION_DAYS + 1
+    dates: dict[int, str] = {}
+    prefix = f"{inst.size}:{inst.seed}:"
     for course in inst.courses:
+        cid = course.id
+        common = _web_log_common(cid)
         for user_id, (views, parts) in analytics.daily_activity(course).items():
             for day in sorted(views):
                 if not first_day <= day <= last_day:
                     continue
+                date = dates.get(day)
+                if date is None:
+                    date = dates[day] = datetime.fromtimestamp(day * DAY, UTC).strftime("%Y-%m-%dT")
+                # a time in the day, never after the clock (today's rows are today's so far)
+                span = max(1, min(DAY, inst.clock - day * DAY + 1))
                 n_parts = parts.get(day, 0)
                 for kind, count in (("p", n_parts), ("v", views[day] - n_parts)):
+                    head = f"{prefix}{cid}:{user_id}:{day}:{kind}:"
+                    participated = kind == "p"
+                    shared = common[participated]
                     for n in range(count):
-                        yield _web_log(inst, course.id, user_id, day, kind, n)
+                        digest = hashlib.blake2b(f"{head}{n}".encode(), digest_size=16).digest()
+                        second = int.from_bytes(digest[:4], "big") % span
+                        at = day * DAY + second
+                        h = digest.hex()
+                        key = f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{h[16:20]}-{h[20:32]}"
+                        hour, rest = divmod(second, 3600)
+                        value = {
+                            "timestamp": f"{date}{hour:02d}:{rest // 60:02d}:{rest % 60:02d}Z",
+                            "user_id": user_id,
+                            **shared,
+                            "remote_ip": f"10.{digest[4]}.{digest[5]}.{digest[6]}",
+                            "interaction_micros": 1000 * (50 + digest[7]),
+                            "web_application_context_type": "Course",
+                            "web_application_context_id": cid,
+                            "session_id": digest[8:14].hex(),
+                            "developer_key_id": None,
+                            "participated": participated,
+                        }
+                        yield key, value, at
 
 
-def _web_log(inst: Institution, course_id: int, user_id: int, day: int, kind: str, n: int) -> Row:
-    name = f"{inst.size}:{inst.seed}:{course_id}:{user_id}:{day}:{kind}:{n}"
-    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
-    # a time in the day, never after the clock (today's rows are today's so far)
-    span = max(1, min(DAY, inst.clock - day * DAY + 1))
-    at = day * DAY + int.from_bytes(digest[:4], "big") % span
-    participated = kind == "p"
-    return str(uuid.uuid5(_WEB_LOG_NS, name)), {
-        "timestamp": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "user_id": user_id,
-        "real_user_id": None,
-        "course_id": course_id,
-        "quiz_id": None,
-        "discussion_id": None,
-        "conversation_id": None,
-        "assignment_id": None,
-        "url": f"/courses/{course_id}" + ("/discussion_topics" if participated else ""),
-        "user_agent_id": None,
-        "http_method": "POST" if participated else "GET",
-        "http_status": "200",
-        "http_version": "HTTP/1.1",
-        "remote_ip": f"10.{digest[4]}.{digest[5]}.{digest[6]}",
-        "interaction_micros": 1000 * (50 + digest[7]),
-        "web_application_controller": "discussion_topics" if participated else "courses",
-        "web_application_action": "create" if participated else "show",
-        "web_application_context_type": "Course",
-        "web_application_context_id": course_id,
-        "session_id": digest[:6].hex(),
-        "developer_key_id": None,
-        "participated": participated,
+def _web_log_common(course_id: int) -> dict[bool, dict[str, Any]]:
+    """The columns a course's views (False) and participations (True) share, in column order."""
+    return {
+        participated: {
+            "real_user_id": None,
+            "course_id": course_id,
+            "quiz_id": None,
+            "discussion_id": None,
+            "conversation_id": None,
+            "assignment_id": None,
+            "url": f"/courses/{course_id}" + ("/discussion_topics" if participated else ""),
+            "user_agent_id": None,
+            "http_method": "POST" if participated else "GET",
+            "http_status": "200",
+            "http_version": "HTTP/1.1",
+            "web_application_controller": "discussion_topics" if participated else "courses",
+            "web_application_action": "create" if participated else "show",
+        }
+        for participated in (False, True)
     }

@@ -168,7 +168,9 @@ CANVAS_TABLES: tuple[Table, ...] = (
             "sis_source_id": varchar(255),
             "integration_id": varchar(255),
             "uuid": varchar(255),
-            "workflow_state": enum("created", "claimed", "available", "completed", "deleted"),
+            # the institution's courses carry REST's "unpublished" (the database's created/claimed):
+            # the enum lists it, or `dap initdb` refuses the rows
+            "workflow_state": enum("created", "claimed", "unpublished", "available", "completed", "deleted"),
             "start_at": TIMESTAMP,
             "conclude_at": TIMESTAMP,
             "group_weighting_scheme": varchar(255),

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -357,8 +357,20 @@ class DapClient:
         data = response.content
         return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
-    def objects(self, job: JobResult) -> Iterator[bytes]:
-        """Every object of a complete job, downloaded `download_workers` at a time, in job order."""
-        urls = self.object_urls(job.objects)
+    def objects(self, job: JobResult, object_ids: list[str] | None = None) -> Iterator[bytes]:
+        """The objects of a complete job (or the listed ones of it), in job order, downloaded
+        `download_workers` at a time; at most that many wait in memory beside the one yielded."""
+        ids = job.objects if object_ids is None else object_ids
+        urls = self.object_urls(ids)
+        return self.download_all([urls[o] for o in ids])
+
+    def download_all(self, urls: list[str]) -> Iterator[bytes]:
+        """Objects by pre-signed URL, in order, `download_workers` at a time (bounded window)."""
         with ThreadPoolExecutor(self.download_workers, thread_name_prefix="dap-download") as pool:
-            yield from pool.map(self.download, [urls[o] for o in job.objects])
+            window: deque[Future[bytes]] = deque()
+            for url in urls:
+                window.append(pool.submit(self.download, url))
+                if len(window) > self.download_workers:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()

@@ -78,7 +78,13 @@ def test_after_advance_an_incremental_loads_exactly_the_changed_and_deleted_rows
     pipeline.run(source(dap))
     assert loaded_counts(pipeline) == expected
     for table in TABLES:
-        assert {r[0] for r in rows(pipeline, table, "id")} == set(dap.truth(namespace_of(table), table))
+        if table != "web_logs":
+            assert {r[0] for r in rows(pipeline, table, "id")} == set(dap.truth(namespace_of(table), table))
+    # logs leave DAP without a delete record (section 10's 30 days; the sandbox also drops the views
+    # of a student who left): the warehouse keeps every row it was sent
+    logs = {r[0] for r in rows(pipeline, "web_logs", "id")}
+    live = set(dap.truth("canvas_logs", "web_logs"))
+    assert live <= logs and logs - live
     truth = dap.truth("canvas", "submissions")
     assert dict(rows(pipeline, "submissions", "id, score")) == {k: v["score"] for k, v in truth.items()}
     enrollment_states = dict(rows(pipeline, "enrollments", "id, workflow_state"))

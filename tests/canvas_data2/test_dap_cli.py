@@ -12,7 +12,6 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +22,10 @@ import psycopg2
 import pytest
 
 from sandbox.canvas_data2 import CanvasData2Sandbox
+from sandbox.canvas_data2.dap_cli import DapClientUnavailable, dap_executable
 from sources.canvas_data2 import canvas_data2
 from tests.conftest import POSTGRES_DSN
 
-DAP_CLIENT = "instructure-dap-client[postgresql]>=2.3,<2.4"  # 2.3.1 when written
 CLIENT_ID, CLIENT_SECRET = "dap-cli-client", "dap-cli-secret"
 DB_TABLES = ["users", "enrollments", "submissions", "assignment_groups", "scores"]
 
@@ -37,19 +36,10 @@ def dap_exe(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     (in a temporary folder when the cache is off: `-p no:cacheprovider`)."""
     cache = getattr(request.config, "cache", None)
     folder = Path(cache.mkdir("dap-client-2.3")) if cache else tmp_path_factory.mktemp("dap-client-2.3")
-    exe = folder / "bin" / "dap"
-    if not exe.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True, timeout=300)
-        done = subprocess.run(
-            [str(folder / "bin" / "pip"), "install", "-q", DAP_CLIENT],
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        if done.returncode != 0 or not exe.exists():
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            pytest.skip(f"pip could not install {DAP_CLIENT}: {last}")
-    return exe
+    try:
+        return dap_executable(folder)
+    except DapClientUnavailable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
