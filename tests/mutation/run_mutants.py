@@ -238,8 +238,7 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             Edit(
                 "sources/canvas/helpers.py",
-                "        row.pop(key, None)\n"
-                '    row["course_id"] = course_id\n',
+                '        row.pop(key, None)\n    row["course_id"] = course_id\n',
                 "        row.pop(key, None)\n"
                 '    row["course_id"] = course_id\n'
                 '    row["graded_at"] = row.get("submitted_at") or row.get("graded_at")\n',
