@@ -9,6 +9,9 @@ Prints one table of ratios measured side by side in one run, against the sandbox
   rerun, ... / full        a rerun with no changes, and after 1% of submissions changed (Canvas)
   throttled / minimum      our full sync under the LMS's default throttle over the theoretical
                            minimum (cost over outflow past the free headroom, or the floor)
+  latency 100 ms, ...      our full sync with 100 ms per request and the default throttle over the
+                           larger of the throttle minimum and the floor at that latency (small and
+                           medium; `latency` in --skip leaves it out)
   peak RSS large / small   our pipeline process's peak memory (with both sizes in --sizes)
 """
 
@@ -25,9 +28,11 @@ from typing import Any
 
 from bench.brightspace_bench import bench_brightspace
 from bench.canvas_bench import bench_canvas
+from bench.latency_bench import SIZES as LATENCY_SIZES
+from bench.latency_bench import bench_latency
 from bench.table import ratio_row, render
 
-MEASURES = ("peers", "incremental", "throttled")
+MEASURES = ("peers", "incremental", "throttled", "latency")
 BENCHES = {"canvas": bench_canvas, "brightspace": bench_brightspace}
 
 
@@ -77,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
                 except Exception as exc:  # keep the rows measured so far; say what broke
                     logging.exception("%s %s failed", lms, size)
                     rows.append([lms, size, "FAILED", "", "", "", f"{type(exc).__name__}: {exc}"[:200]])
+                if "latency" not in skipped and size in LATENCY_SIZES:
+                    try:
+                        bench_latency(lms, size, Path(tmp), rows)
+                    except Exception as exc:
+                        logging.exception("%s %s latency failed", lms, size)
+                        rows.append([lms, size, "FAILED", "", "", "", f"{type(exc).__name__}: {exc}"[:200]])
                 logging.info("table so far:\n%s", render(rows))
     for lms in lms_list:
         if (lms, "small") in results and (lms, "large") in results:
