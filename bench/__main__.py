@@ -14,6 +14,9 @@ Prints one table of ratios measured side by side in one run, against the sandbox
   snapshot / floor         Canvas Data 2 (--lms cd2): our snapshot into DuckDB over downloading and
                            decompressing the same objects; also a no-change rerun / full, and
                            `dap initdb`+`syncdb` / ours into the same Postgres (skip name `dap`)
+  latency 100 ms, ...      our full sync with 100 ms per request and the default throttle over the
+                           larger of the throttle minimum and the floor at that latency (small and
+                           medium; `latency` in --skip leaves it out)
 """
 
 from __future__ import annotations
@@ -30,10 +33,14 @@ from typing import Any
 from bench.brightspace_bench import bench_brightspace
 from bench.canvas_bench import bench_canvas
 from bench.cd2_bench import bench_cd2
+from bench.latency_bench import SIZES as LATENCY_SIZES
+from bench.latency_bench import bench_latency
 from bench.table import ratio_row, render
 
-MEASURES = ("peers", "incremental", "throttled", "dap")
+MEASURES = ("peers", "incremental", "throttled", "latency", "dap")
 BENCHES = {"canvas": bench_canvas, "brightspace": bench_brightspace, "cd2": bench_cd2}
+# the REST LMSs get the latency row (Canvas Data 2 has no per-request pacing to measure)
+LATENCY_LMS = ("canvas", "brightspace")
 
 
 def _machine() -> str:
@@ -107,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
                 except Exception as exc:  # keep the rows measured so far; say what broke
                     logging.exception("%s %s failed", lms, size)
                     rows.append([lms, size, "FAILED", "", "", "", f"{type(exc).__name__}: {exc}"[:200]])
+                if "latency" not in skipped and size in LATENCY_SIZES and lms in LATENCY_LMS:
+                    try:
+                        bench_latency(lms, size, Path(tmp), rows)
+                    except Exception as exc:
+                        logging.exception("%s %s latency failed", lms, size)
+                        rows.append([lms, size, "FAILED", "", "", "", f"{type(exc).__name__}: {exc}"[:200]])
                 logging.info("table so far:\n%s", render(rows))
     rows.extend(peak_rss_rows(results))
     print(f"machine: {_machine()}")

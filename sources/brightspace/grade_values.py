@@ -82,21 +82,23 @@ class CourseGradeValueSync:
         out: dict[Key, dict[str, Any]] = {}  # one row per key
         seen_users: set[int] = set()
         newest = parse_utc(cursor) if cursor else None
-        fresh: dict[str, list[Any]] = {}
+        # key text -> (row, LastModified, its time): fingerprints are taken only where needed (a
+        # row inside the final overlap window, or one the last run's window holds), not for all
+        fresh: dict[str, tuple[dict[str, Any], str, Any]] = {}
         for block in self.api.rows(self.api.le(f"{self.org_unit_id}/grades/values/"), params):
             row = shaping.grade_value(block, self.org_unit_id, enrolled)
             key: Key = (row["OrgUnitId"], row["GradeObjectId"], row["UserId"])
             seen_users.add(key[2])
             objects.add(key[1])
-            fingerprint = row_fingerprint(row)
+            text = _key_text(key)
             modified = row.get("LastModified")
             if modified:
                 stamp = parse_utc(modified)
                 if newest is None or stamp > newest:
                     newest = stamp
-                fresh[_key_text(key)] = [fingerprint, modified]
-            previous = boundary.get(_key_text(key))
-            if previous is not None and previous[0] == fingerprint:
+                fresh[text] = (row, modified, stamp)
+            previous = boundary.get(text)
+            if previous is not None and previous[0] == row_fingerprint(row):
                 continue  # re-read inside the overlap window, unchanged
             out[key] = row
 
@@ -121,13 +123,17 @@ class CourseGradeValueSync:
 
         if newest is not None:
             window_start = newest - self.overlap
-            merged = {**boundary, **fresh}
+            # a key read this run replaces the last run's entry, whether or not it stays in the window
+            merged = {k: v for k, v in boundary.items() if k not in fresh and parse_utc(v[1]) >= window_start}
+            merged.update(
+                (k, [row_fingerprint(row), modified])
+                for k, (row, modified, stamp) in fresh.items()
+                if stamp >= window_start
+            )
             state["boundary"] = {
                 k: v
                 for k, v in merged.items()
-                if parse_utc(v[1]) >= window_start
-                and int(k.split("_")[1]) not in gone_users
-                and int(k.split("_")[0]) not in gone_objects
+                if int(k.split("_")[1]) not in gone_users and int(k.split("_")[0]) not in gone_objects
             }
             state["cursor"] = format_utc(newest)
         state["users"] = sorted(known_users - gone_users)

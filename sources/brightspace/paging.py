@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
 from ..lms_http.errors import LmsApiError
+from ..lms_http.rest_client import LmsRestClient
 
 
 class EnvelopeError(LmsApiError):
@@ -78,7 +78,7 @@ def rebase_next(current_url: str, params: dict[str, Any], next_url: str) -> tupl
     return url, query
 
 
-class ValenceRestClient(RESTClient):
+class ValenceRestClient(LmsRestClient):
     """dlt's RESTClient reading the list out of whichever Valence envelope a reply has."""
 
     def extract_response(self, response: Response, data_selector: Any) -> list[Any]:

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
 from requests import HTTPError, RequestException, Response
@@ -16,6 +15,7 @@ from ..lms_http.client import GovernedClient
 from ..lms_http.errors import LmsApiError, header_token, translate_http_error, translate_transport_error
 from ..lms_http.governor import LeakyBucketModel, ThrottleGovernor
 from ..lms_http.loop_guard import LoopGuard
+from ..lms_http.rest_client import LmsRestClient
 from ..lms_http.retry import RetryPolicy
 from ..lms_http.stats import RequestStats
 from .settings import GRADE_SCORES, GRADE_TEXTS, PER_PAGE
@@ -88,10 +88,10 @@ class CanvasApi:
         self._local = threading.local()
 
     @property
-    def rest(self) -> RESTClient:
+    def rest(self) -> LmsRestClient:
         client = getattr(self._local, "rest", None)
         if client is None:
-            client = RESTClient(
+            client = LmsRestClient(
                 base_url=self.base_url,
                 auth=self._auth,
                 session=self.http.session,
@@ -169,8 +169,17 @@ class CanvasApi:
 _EMBEDDED = ("user", "assignment", "course", "submission_history", "submission_comments", "rubric_assessment")
 
 
+def _without(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of `row` without `keys`, in the row's key order (a C-level copy, then a few pops:
+    cheaper than rebuilding the row key by key)."""
+    row = dict(row)
+    for key in keys:
+        row.pop(key, None)
+    return row
+
+
 def shape_enrollment(row: dict[str, Any]) -> dict[str, Any]:
-    row = {k: v for k, v in row.items() if k not in _EMBEDDED}
+    row = _without(row, _EMBEDDED)
     grades = row.pop("grades", None) or {}
     # every key of the Grade object, present (null) when Canvas leaves it out
     for key in (*GRADE_SCORES, *GRADE_TEXTS):
@@ -179,7 +188,7 @@ def shape_enrollment(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def shape_assignment_group(row: dict[str, Any], course_id: int) -> dict[str, Any]:
-    row = {k: v for k, v in row.items() if k != "assignments"}
+    row = _without(row, ("assignments",))
     rules = row.pop("rules", None) or {}
     row["course_id"] = course_id
     row["drop_lowest"] = rules.get("drop_lowest", 0)
@@ -189,12 +198,14 @@ def shape_assignment_group(row: dict[str, Any], course_id: int) -> dict[str, Any
 
 
 def shape_child(row: dict[str, Any], course_id: int) -> dict[str, Any]:
-    row = {k: v for k, v in row.items() if k not in _EMBEDDED}
+    row = _without(row, _EMBEDDED)
     row["course_id"] = course_id
     return row
 
 
 def shape_submission(row: dict[str, Any], course_id: int) -> dict[str, Any]:
-    row = {k: v for k, v in row.items() if k not in _EMBEDDED}
+    """A submission row as loaded; changes `row` in place (a page's rows are read by no one else)."""
+    for key in _EMBEDDED:
+        row.pop(key, None)
     row["course_id"] = course_id
     return row

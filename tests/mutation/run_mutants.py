@@ -238,10 +238,9 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             Edit(
                 "sources/canvas/helpers.py",
-                "def shape_submission(row: dict[str, Any], course_id: int) -> dict[str, Any]:\n"
-                "    row = {k: v for k, v in row.items() if k not in _EMBEDDED}\n",
-                "def shape_submission(row: dict[str, Any], course_id: int) -> dict[str, Any]:\n"
-                "    row = {k: v for k, v in row.items() if k not in _EMBEDDED}\n"
+                '        row.pop(key, None)\n    row["course_id"] = course_id\n',
+                "        row.pop(key, None)\n"
+                '    row["course_id"] = course_id\n'
                 '    row["graded_at"] = row.get("submitted_at") or row.get("graded_at")\n',
             ),
         ),

@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.brightspace import BrightspaceSandbox
 from sandbox.canvas import CanvasSandbox
-from sources.arrow_rows import MIN_ROWS, Fallback, RowsToArrow, arrow_pages
+from sources.arrow_rows import MIN_ROWS, Fallback, RowsToArrow, StaticHintsResource, arrow_pages
 from sources.brightspace import brightspace_source, connect
 from sources.brightspace.settings import COLUMNS as BRIGHTSPACE_COLUMNS
 from sources.canvas import CanvasApi, canvas_source
@@ -296,6 +296,40 @@ def test_drifted_pages_load_as_dicts_beside_arrow_pages(dlt_dir: Path) -> None:
         (3, "A", None),
         (4, "B", None),
     ]
+
+
+def test_the_table_schema_is_computed_once_per_set_of_hints(monkeypatch: pytest.MonkeyPatch) -> None:
+    @dlt.resource(name="t", primary_key="id", write_disposition="merge", columns=HINTS)
+    def rows() -> Iterator[list[dict[str, Any]]]:
+        yield [ROW]
+
+    resource = arrow_pages([rows()], ["t"], min_rows=1)[0]
+    assert type(resource) is StaticHintsResource
+    computed: list[Any] = []
+    dlt_compute = dlt.sources.DltResource.compute_table_schema
+
+    def counting(self: Any, item: Any = None, meta: Any = None) -> Any:
+        computed.append(meta)
+        return dlt_compute(self, item, meta)
+
+    monkeypatch.setattr(dlt.sources.DltResource, "compute_table_schema", counting)
+    first = resource.compute_table_schema()
+    again = resource.compute_table_schema()
+    assert again == first and again is not first and again["columns"] is not first["columns"]
+    assert computed == [None]
+    # a copy is handed out: changing it leaves the kept schema as dlt computed it
+    again["columns"]["score"]["data_type"] = "text"
+    assert resource.compute_table_schema()["columns"]["score"]["data_type"] == "double"
+    assert computed == [None]
+    # new hints, a new schema; a clone keeps the behaviour
+    resource.apply_hints(columns={"extra": {"data_type": "text", "nullable": True}})
+    assert "extra" in resource.compute_table_schema()["columns"]
+    assert computed == [None, None]
+    assert type(resource._clone()) is StaticHintsResource
+    # items with metadata (table variants) take dlt's own path every time
+    resource.compute_table_schema(meta=dlt.mark.make_hints(table_name="other"))
+    resource.compute_table_schema(meta=dlt.mark.make_hints(table_name="other"))
+    assert len(computed) == 4
 
 
 # -- end to end against the sandboxes ----------------------------------------------------------
