@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         default="",
         help=f"comma-separated measures to leave out: {', '.join(MEASURES)}; prefix LMS: and/or SIZE: "
-        "to skip it there only (e.g. large:peers,canvas:large:throttled)",
+        "to skip it there only (e.g. large:peers,canvas:large:throttled); `all` skips an LMS or size "
+        "entirely (e.g. cd2:large:all)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     args = parser.parse_args(argv)
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [s for s in args.sizes.split(",") if s]
     lms_list = [x for x in args.lms.split(",") if x]
     skip = [m.split(":") for m in args.skip.split(",") if m]
-    unknown = (set(lms_list) - set(BENCHES)) | ({m[-1] for m in skip} - set(MEASURES))
+    unknown = (set(lms_list) - set(BENCHES)) | ({m[-1] for m in skip} - {*MEASURES, "all"})
     if unknown:
         parser.error(f"unknown --lms or --skip value(s): {', '.join(sorted(unknown))}")
     rows: list[list[str]] = []
@@ -109,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         for lms in lms_list:
             for size in sizes:
                 skipped = {m[-1] for m in skip if set(m[:-1]) <= {lms, size}}
+                if "all" in skipped:
+                    continue
                 try:
                     results[lms, size] = BENCHES[lms](size, Path(tmp), rows, skipped)
                 except Exception as exc:  # keep the rows measured so far; say what broke
