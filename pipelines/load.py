@@ -52,6 +52,7 @@ from pipelines.warehouse import (
     destination_kind,
     displayable_credentials,
     shared_destination,
+    warehouse_kept_open,
     warehouse_write_lock,
 )
 from sources.brightspace.bds_catalogue import DEFAULT_DATA_SET_TABLES
@@ -495,7 +496,8 @@ def _load(
     if pipeline.has_pending_data:
         notify("Finishing the load left pending by the previous run first ...")
         turn.take()
-        timer.run("pending", pipeline.load)
+        with warehouse_kept_open(pipeline):
+            timer.run("pending", pipeline.load)
         notify("Finished the pending load; extracting ...")
     # parquet loads DuckDB ~20x faster than INSERT statements (Canvas medium: 3 s vs 70 s)
     file_format = request.file_format or ("parquet" if destination_kind(pipeline) == "duckdb" else None)
@@ -529,11 +531,12 @@ def _load(
         timer.run("normalize", pipeline.normalize)
         package_rows = rows_loaded(pipeline)
         loaded.update(package_rows)
-        big = max(package_rows.values(), default=0) >= ONE_WRITER_ROWS
-        load_workers: dict[str, Any] = {"workers": 1} if one_writer and big else {}
+        biggest = max(package_rows.values(), default=0)
+        load_workers: dict[str, Any] = {"workers": 1} if one_writer and biggest >= ONE_WRITER_ROWS else {}
         notify(f"Loading into {_destination_name(request.destination)} ...{of}")
         turn.take()
-        load_info = timer.run("load", pipeline.load, **load_workers)
+        with warehouse_kept_open(pipeline, biggest):
+            load_info = timer.run("load", pipeline.load, **load_workers)
         following = batches.next(first) if batches is not None else None
         if following is None:
             break
@@ -590,7 +593,8 @@ def _store(
     notify("Storing the run report ...")
     try:
         turn.take()
-        timer.run("report", store_run_report, pipeline, report)
+        with warehouse_kept_open(pipeline):
+            timer.run("report", store_run_report, pipeline, report)
     except Exception as exc:
         first_line = (str(exc).strip().splitlines() or [""])[0]
         logger.warning(

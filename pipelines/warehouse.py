@@ -207,3 +207,39 @@ def displayable_credentials(pipeline: Pipeline) -> str:
         return str(credentials.to_url().render_as_string(hide_password=bool(credentials.password)))
     except Exception:  # a destination without URL credentials
         return ""
+
+
+# DuckDB's memory limit while a package loads, from the package's biggest table: enough for the
+# merge's de-duplication window over that table (an unbatched Canvas large run, about 1 M
+# submissions, needs about 1.5 GB), at least `MIN_LOAD_MEMORY_MB`; without a limit DuckDB keeps up
+# to 80% of the machine's memory in its buffer pool while the file is open
+LOAD_MEMORY_BYTES_PER_ROW = 2048
+MIN_LOAD_MEMORY_MB = 128
+
+
+def load_memory_limit(biggest_table_rows: int) -> str:
+    """The DuckDB `memory_limit` for loading a package whose biggest table has this many rows."""
+    mb = max(MIN_LOAD_MEMORY_MB, -(-biggest_table_rows * LOAD_MEMORY_BYTES_PER_ROW // 2**20))
+    return f"{mb}MB"
+
+
+@contextmanager
+def warehouse_kept_open(pipeline: Pipeline, biggest_table_rows: int | None = None) -> Iterator[None]:
+    """Keep a DuckDB warehouse open while one load step runs (other destinations: nothing to do).
+
+    dlt opens and closes the DuckDB file around every load job; closing the last connection
+    checkpoints the whole database, so a package of 20 tables paid 20 opens and checkpoints (at
+    Canvas medium about half of the load step, growing with the file). Held open, the jobs share
+    one database and the file is checkpointed once, when the step ends; the file is closed again
+    between steps, so other processes can read it while the next batch extracts.
+
+    With `biggest_table_rows`, DuckDB's memory limit is set from it (`load_memory_limit`) unless
+    `[warehouse] duckdb_settings` sets one.
+    """
+    if destination_kind(pipeline) != "duckdb":
+        yield
+        return
+    with pipeline.sql_client() as client:
+        if biggest_table_rows is not None and "memory_limit" not in duckdb_settings():
+            client.execute_sql(f"SET GLOBAL memory_limit = '{load_memory_limit(biggest_table_rows)}'")
+        yield
