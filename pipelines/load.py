@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigurationException
 from dlt.common.pipeline import LoadInfo
 from dlt.common.schema.exceptions import DataValidationError
@@ -535,8 +536,7 @@ def _load(
         load_workers: dict[str, Any] = {"workers": 1} if one_writer and biggest >= ONE_WRITER_ROWS else {}
         notify(f"Loading into {_destination_name(request.destination)} ...{of}")
         turn.take()
-        with warehouse_kept_open(pipeline, biggest):
-            load_info = timer.run("load", pipeline.load, **load_workers)
+        load_info = _load_package(pipeline, timer, biggest, load_workers, notify)
         following = batches.next(first) if batches is not None else None
         if following is None:
             break
@@ -571,6 +571,29 @@ def _load(
         except TransformError as exc:
             outcome.models_error = exc
     return outcome
+
+
+def _load_package(
+    pipeline: Pipeline,
+    timer: StageTimer,
+    biggest: int,
+    load_workers: dict[str, Any],
+    notify: Callable[[str], None],
+) -> LoadInfo:
+    """Load the normalized package with DuckDB's memory limit set from its biggest table; a merge
+    that needs more than that limit is finished without it (the package stays pending in between)."""
+    try:
+        with warehouse_kept_open(pipeline, biggest):
+            return timer.run("load", pipeline.load, **load_workers)
+    except Exception as exc:
+        if find_cause(exc, duckdb.OutOfMemoryException) is None:
+            raise
+        logger.warning("DuckDB needed more than its memory limit to load a package of %d rows", biggest)
+        notify(
+            "DuckDB needed more memory than its limit for this package; finishing it without the limit ..."
+        )
+    with warehouse_kept_open(pipeline):
+        return timer.run("load", pipeline.load, **load_workers)
 
 
 def _total(batches: SourceBatches | None) -> int:

@@ -209,18 +209,20 @@ def displayable_credentials(pipeline: Pipeline) -> str:
         return ""
 
 
-# DuckDB's memory limit while a package loads, from the package's biggest table: enough for the
-# merge's de-duplication window over that table (an unbatched Canvas large run, about 1 M
-# submissions, needs about 1.5 GB), at least `MIN_LOAD_MEMORY_MB`; without a limit DuckDB keeps up
-# to 80% of the machine's memory in its buffer pool while the file is open
+# DuckDB's memory limit while a package loads, from the package's biggest table: a fixed part
+# plus enough for the merge's de-duplication window over that table (an unbatched Canvas large
+# run, about 1 M submissions, needs about 1.5 GB; a 25,000-row batch failed at 64 MB), at least
+# `MIN_LOAD_MEMORY_MB`. Without a limit DuckDB keeps up to 80% of the machine's memory in its
+# buffer pool while the file is open
 LOAD_MEMORY_BYTES_PER_ROW = 2048
+LOAD_MEMORY_BASE_MB = 64
 MIN_LOAD_MEMORY_MB = 128
 
 
 def load_memory_limit(biggest_table_rows: int) -> str:
     """The DuckDB `memory_limit` for loading a package whose biggest table has this many rows."""
-    mb = max(MIN_LOAD_MEMORY_MB, -(-biggest_table_rows * LOAD_MEMORY_BYTES_PER_ROW // 2**20))
-    return f"{mb}MB"
+    window_mb = -(-biggest_table_rows * LOAD_MEMORY_BYTES_PER_ROW // 2**20)
+    return f"{max(MIN_LOAD_MEMORY_MB, LOAD_MEMORY_BASE_MB + window_mb)}MB"
 
 
 @contextmanager

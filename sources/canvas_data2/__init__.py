@@ -252,7 +252,7 @@ def _table_rows(
     for item in decode(client.download_all([urls[o] for o in pending["objects"][first:end]])):
         yield dlt.mark.with_hints(item, hints) if not emitted else item
         emitted = True
-    if not emitted:  # no rows: still declare the table, so a replace empties it
+    if not emitted and disposition == "replace":  # no rows: still declare the table, so a replace empties it
         yield dlt.mark.with_hints([], hints)
     if end < len(pending["objects"]):
         state[JOB_STATE] = {**pending, "next": end}

@@ -154,3 +154,26 @@ def _snake(name: str) -> str:
     import re
 
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def test_a_package_over_duckdbs_memory_limit_is_finished_without_it(
+    canvas: CanvasSandbox, dlt_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load's DuckDB memory limit comes from the package's size; a merge that needs more is
+    finished without the limit, not left failed (here every package gets a limit far too small)."""
+    from pipelines import warehouse
+
+    limits: list[int] = []
+
+    def tiny(rows: int) -> str:
+        limits.append(rows)
+        return "1MB"
+
+    monkeypatch.setattr(warehouse, "load_memory_limit", tiny)
+    assert canvas_pipeline.main(["--no-transform"]) == 0
+    out = capsys.readouterr().out
+    assert len(limits) == 3, limits  # one limit per package
+    assert out.count("finishing it without the limit") == 3, out
+    _canvas_rows(dlt_dir / "canvas_pipeline.duckdb", canvas)
+    ((status, _),) = _reports(dlt_dir / "canvas_pipeline.duckdb", "canvas")
+    assert status == "succeeded"

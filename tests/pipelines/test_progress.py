@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,18 @@ def test_the_status_line_counts_requests_rows_work_and_retries_waiting() -> None
         assert progress.status().startswith("batch 2 of 5: normalize 0 s · 2 requests")
 
 
+def _read_all(leader: int) -> str:
+    """Everything written to the terminal so far: one read of a pty returns at most one buffer's worth
+    (about 4 KB), and a busy machine redraws the spinner often enough to fill more than that."""
+    chunks = []
+    while select.select([leader], [], [], 0.2)[0]:
+        chunk = os.read(leader, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
 def test_on_a_terminal_a_live_line_redraws_and_retries_print_above_it(tmp_path: Path) -> None:
     pipeline = dlt.pipeline("progress_tty", pipelines_dir=str(tmp_path), destination="duckdb")
     stats = RequestStats()
@@ -68,7 +81,7 @@ def test_on_a_terminal_a_live_line_redraws_and_retries_print_above_it(tmp_path: 
             stats.record_retry("server_error")
             stats.announce_retry(notice())
         terminal.flush()
-        shown = os.read(leader, 65536).decode()
+        shown = _read_all(leader)
     os.close(leader)
     assert "retrying GET /api/v1/courses after a server error (HTTP 503): try 3 of 8 in 4.0 s" in shown
     assert "1 retry (1 waiting)" in shown  # the status line drawn under it
