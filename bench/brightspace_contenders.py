@@ -130,6 +130,7 @@ def run_ours(
         refresh_token_file=str(work / f"{name}.token"),
         max_in_flight=max_in_flight,
     )
+    start = time.perf_counter()
     outcome = run_load(
         LoadRequest(
             lms="brightspace",
@@ -142,4 +143,4 @@ def run_ours(
             pipelines_dir=str(work / "dlt"),
         )
     )
-    return outcome_figures(outcome)
+    return outcome_figures(outcome, time.perf_counter() - start)

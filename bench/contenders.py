@@ -130,6 +130,7 @@ def run_ours(
     from sources.canvas import CanvasApi
 
     work = Path(workdir)
+    start = time.perf_counter()
     outcome = run_load(
         LoadRequest(
             lms="canvas",
@@ -142,17 +143,19 @@ def run_ours(
             pipelines_dir=str(work / "dlt"),
         )
     )
-    return outcome_figures(outcome)
+    return outcome_figures(outcome, time.perf_counter() - start)
 
 
-def outcome_figures(outcome: Any) -> dict[str, Any]:
-    """A run of our pipeline as the benchmark reports it: time per stage (from the load library's
-    outcome: extract, normalize, load), requests, failures, rows and peak memory."""
+def outcome_figures(outcome: Any, wall_seconds: float) -> dict[str, Any]:
+    """A run of our pipeline as the benchmark reports it: its wall-clock seconds (the whole
+    `run_load`: with several load packages, the work between their steps counts too), time per
+    stage (extract, normalize, load, summed over the packages), requests, failures, rows and peak
+    memory."""
     seconds = outcome.seconds
     stages = {stage: seconds.get(stage, 0.0) for stage in ("extract", "normalize", "load")}
     http = outcome.http
     return {
-        "seconds": sum(stages.values()),
+        "seconds": wall_seconds,
         **{f"{stage}_seconds": value for stage, value in stages.items()},
         "requests": http["requests"],
         "throttled": http["throttled"],

@@ -13,10 +13,11 @@ import argparse
 import dataclasses
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.load import LoadOutcome, LoadRequest, load_source, open_pipeline
@@ -28,8 +29,6 @@ from pipelines.runner import (
     print_outcome,
 )
 from pipelines.shards import Shard
-from pipelines.transform import TransformError, run_models
-from pipelines.warehouse import warehouse_write_lock
 from sources.canvas_data2 import canvas_data2, pending_tables
 from sources.canvas_data2.client import DapClient
 from sources.canvas_data2.connection import canvas_data2_settings
@@ -124,12 +123,9 @@ def load_in_batches(
     """Load the tables through `load_source`, one bounded batch (load package) at a time.
 
     The first batch creates each table's job (or continues one a killed run left in state) and takes
-    up to `objects_per_batch` of its objects; later batches continue the tables with objects left.
-    Each batch is a run of the load library (its own run report); the SQL models are built once,
-    after the last. Returns the last batch's outcome with rows loaded and stage times summed.
+    up to `objects_per_batch` of its objects; later batches continue the tables with objects left
+    (`ObjectBatches`). It is one run of the load library: one run report, the SQL models built once.
     """
-    models = request.models
-    batch_request = dataclasses.replace(request, models=None)
     source = canvas_data2(
         client=client,
         tables=tables,
@@ -137,39 +133,39 @@ def load_in_batches(
         file_format=file_format,
         objects_per_batch=objects_per_batch,
     )
-    names = list(source.resources)
-    outcome = load_source(pipeline, source, batch_request, names)
-    loaded, seconds = dict(outcome.loaded), dict(outcome.seconds)
-    batch = 1
-    while left := pending_tables(_resource_states(pipeline)):
-        batch += 1
-        request.notify(f"Batch {batch}: {', '.join(left)} have objects left ...")
-        source = canvas_data2(
-            client=client,
+    later = ObjectBatches(pipeline, client, file_format, objects_per_batch, request.notify)
+    return load_source(pipeline, source, request, list(source.resources), later)
+
+
+@dataclasses.dataclass
+class ObjectBatches:
+    """The later packages of a Canvas Data 2 run: the tables whose job still has objects to load
+    (kept in the resource state by the previous package), until none has."""
+
+    pipeline: Pipeline
+    client: DapClient
+    file_format: str
+    objects_per_batch: int | None
+    notify: Callable[[str], None]
+    number: int = 1
+
+    @property
+    def total(self) -> int:
+        return 0  # a job's object count is known only once it ran
+
+    def next(self, first: DltSource) -> DltSource | None:
+        left = pending_tables(_resource_states(self.pipeline))
+        if not left:
+            return None
+        self.number += 1
+        self.notify(f"Batch {self.number}: {', '.join(left)} have objects left ...")
+        return canvas_data2(
+            client=self.client,
             tables=left,
-            file_format=file_format,
-            objects_per_batch=objects_per_batch,
+            file_format=self.file_format,
+            objects_per_batch=self.objects_per_batch,
             pending_only=True,
         )
-        outcome = load_source(pipeline, source, batch_request, names)
-        for table, n in outcome.loaded.items():
-            loaded[table] = loaded.get(table, 0) + n
-        for stage, t in outcome.seconds.items():
-            seconds[stage] = round(seconds.get(stage, 0.0) + t, 3)
-    outcome.loaded, outcome.seconds = loaded, seconds
-    if models is not None:
-        request.notify("Building the SQL models (dbt) ...")
-        try:
-            with warehouse_write_lock(pipeline):
-                outcome.models = run_models(
-                    pipeline,
-                    select=models.select,
-                    analytics_schema=models.analytics_schema,
-                    strict_grades=models.strict_grades,
-                )
-        except TransformError as exc:
-            outcome.models_error = exc
-    return outcome
 
 
 def _resource_states(pipeline: Pipeline) -> dict[str, dict]:

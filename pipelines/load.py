@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import dlt
 import duckdb
@@ -292,6 +292,19 @@ def batch_courses(request: LoadRequest) -> int:
         ) from None
 
 
+class Batches(Protocol):
+    """The later load packages of a run, after the first source's: `next` builds the next one."""
+
+    @property
+    def total(self) -> int:
+        """How many packages the run makes (after the first extract); 0 when not known ahead."""
+        ...
+
+    def next(self, first: DltSource) -> DltSource | None:
+        """The next package's source, or None when the run has no more."""
+        ...
+
+
 @dataclass
 class SourceBatches:
     """The sources of one run's load packages: the first whole, each later one narrowed to the
@@ -309,6 +322,10 @@ class SourceBatches:
 
     def first(self) -> DltSource:
         return self.make(self.batches)
+
+    @property
+    def total(self) -> int:
+        return self.batches.total
 
     def next(self, first: DltSource) -> DltSource | None:
         """The next batch's source, or None when every course was extracted."""
@@ -416,7 +433,7 @@ def load_source(
     source: DltSource,
     request: LoadRequest,
     tables: Sequence[str],
-    batches: SourceBatches | None = None,
+    batches: Batches | None = None,
 ) -> LoadOutcome:
     """Run a ready `source` through `pipeline` as `run_load` does (its report counts `tables`).
 
@@ -487,7 +504,7 @@ def _load(
     timer: StageTimer,
     turn: WarehouseTurn,
     report: RunReport,
-    batches: SourceBatches | None = None,
+    batches: Batches | None = None,
     watching: Any = None,
 ) -> LoadOutcome:
     notify, stats = request.notify, request.client.stats
@@ -514,7 +531,7 @@ def _load(
     loaded: Counter[str] = Counter()
     while True:
         if number > 1:
-            notify(f"Extracting batch {number} of {_total(batches)} ...")
+            notify(f"Extracting batch {_batch_of(number, batches)} ...")
         extract_info = timer.run(
             "extract",
             pipeline.extract,
@@ -525,7 +542,7 @@ def _load(
             schema_contract=request.schema_contract,
         )
         report.load_ids.extend(extract_info.loads_ids)
-        of = f" (batch {number} of {_total(batches)})" if _total(batches) > 1 else ""
+        of = f" (batch {_batch_of(number, batches)})" if number > 1 or _total(batches) > 1 else ""
         if of and hasattr(watching, "batch"):  # the live status line names the batch too
             watching.batch = of.strip(" ()")
         notify(f"Normalizing ...{of}")
@@ -596,8 +613,14 @@ def _load_package(
         return timer.run("load", pipeline.load, **load_workers)
 
 
-def _total(batches: SourceBatches | None) -> int:
-    return batches.batches.total if batches is not None else 1
+def _total(batches: Batches | None) -> int:
+    return batches.total if batches is not None else 1
+
+
+def _batch_of(number: int, batches: Batches | None) -> str:
+    """`3 of 40`, or `3` when the number of batches is not known ahead."""
+    total = _total(batches)
+    return f"{number} of {total}" if total else str(number)
 
 
 def _destination_name(destination: Any) -> str:

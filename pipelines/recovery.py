@@ -12,7 +12,7 @@ from dlt.common.storages import NormalizeStorage, PackageStorage
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.warehouse import displayable_credentials, warehouse_write_lock
+from pipelines.warehouse import displayable_credentials, warehouse_kept_open, warehouse_write_lock
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ def forget_state_built_for_another_dataset(pipeline: Pipeline, notify: Callable[
     if pipeline.has_pending_data:
         return  # pending packages bring the state to the dataset
     # a concurrent shard may be loading: a DuckDB file can't be opened while another process writes
-    with warehouse_write_lock(pipeline):
+    # (a DuckDB file is opened once for the check and the restore, not once per client)
+    with warehouse_write_lock(pipeline), warehouse_kept_open(pipeline):
         if pipeline.first_run or _dataset_has_state_of(pipeline):
             # a fresh run host restores the shard's state (incremental cursors) from the dataset
             pipeline.sync_destination()

@@ -87,9 +87,13 @@ def test_a_snapshot_in_several_batches_is_exact_and_an_incremental_too(
     assert len(batches) == 4 and all("submissions" in b and "users" not in b for b in batches)
     assert outcome.loaded["submissions"] == len(dap.truth("canvas", "submissions"))
     assert_exact(pipeline, dap)
+    # one run of five packages: one run report naming them all
+    assert len(outcome.report.load_ids) == 5
+    assert [r[0] for r in rows(pipeline, "run_reports", "run_id")] == [outcome.report.run_id]
     dap.advance()
     pipeline, batches, _ = run(dap, dlt_dir)
     assert_exact(pipeline, dap)
+    assert len(rows(pipeline, "run_reports", "run_id")) == 2
 
 
 def test_a_run_killed_between_batches_continues_the_same_job(dap: CanvasData2Sandbox, dlt_dir: Path) -> None:
