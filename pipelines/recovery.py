@@ -8,7 +8,13 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from dlt.common.storages import NormalizeStorage, PackageStorage
+from dlt.common.storages import (
+    LoadStorage,
+    LoadStorageConfiguration,
+    NormalizeStorage,
+    NormalizeStorageConfiguration,
+    PackageStorage,
+)
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
@@ -99,6 +105,23 @@ def _dataset_has_state_of(pipeline: Pipeline) -> bool:
             return bool(rows and rows[0][0])
     except DatabaseUndefinedRelation:
         return False
+
+
+def finish_half_created_storage(pipeline: Pipeline) -> None:
+    """Create the package folders of a pipeline whose load or normalize storage a kill left half made.
+
+    dlt makes a storage's root (with its version file) and then its package folders; a run killed
+    in between leaves a root that dlt takes as ready and then fails to list ("No such file or
+    directory: .../load/normalized"). Opening the storages as their owner creates what is missing
+    (and nothing else: existing folders and packages are left as they are).
+    """
+    working = Path(pipeline.working_dir)
+    if (working / "load").is_dir():
+        LoadStorage(True, [], LoadStorageConfiguration(load_volume_path=str(working / "load")))
+    if (working / "normalize").is_dir():
+        NormalizeStorage(
+            True, NormalizeStorageConfiguration(normalize_volume_path=str(working / "normalize"))
+        )
 
 
 def pending_packages(pipeline: Pipeline) -> set[str]:

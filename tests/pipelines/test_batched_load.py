@@ -177,3 +177,19 @@ def test_a_package_over_duckdbs_memory_limit_is_finished_without_it(
     _canvas_rows(dlt_dir / "canvas_pipeline.duckdb", canvas)
     ((status, _),) = _reports(dlt_dir / "canvas_pipeline.duckdb", "canvas")
     assert status == "succeeded"
+
+
+def test_a_storage_a_kill_left_half_made_is_finished_by_the_next_run(
+    canvas: CanvasSandbox, dlt_dir: Path
+) -> None:
+    """A kill while dlt made the pipeline's load storage (its root and version file written, its
+    package folders not yet: the crash loop hit it) must not stop every later run."""
+    import shutil
+
+    assert canvas_pipeline.main(["--no-transform"]) == 0
+    working = dlt_dir / "dlt" / "pipelines" / "canvas_pipeline"
+    for folder in ("load/normalized", "load/new", "normalize/extracted"):
+        shutil.rmtree(working / folder)
+    canvas.advance()
+    assert canvas_pipeline.main(["--no-transform"]) == 0
+    _canvas_rows(dlt_dir / "canvas_pipeline.duckdb", canvas)
