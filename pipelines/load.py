@@ -438,8 +438,8 @@ def load_source(
 ) -> LoadOutcome:
     """Run a ready `source` through `pipeline` as `run_load` does (its report counts `tables`).
 
-    With `batches` (whose first source is `source`), the later batches of courses follow, one load
-    package each; without, `source` is one package.
+    With `batches` (whose first source is `source`), the later packages follow, one batch each (of
+    courses, or of a Canvas Data 2 job's objects); without, `source` is one package.
     """
     timer = StageTimer()
     report = RunReport(
