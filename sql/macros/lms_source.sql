@@ -10,13 +10,9 @@
   {%- set relation = source(source_name, table_name) -%}
   {%- set existing = none -%}
   {%- if execute -%}
-    {%- set found = adapter.get_relation(
-          database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
-    {%- if found is not none -%}
-      {%- set existing = [] -%}
-      {%- for column in adapter.get_columns_in_relation(found) -%}
-        {%- do existing.append(column.name | lower) -%}
-      {%- endfor -%}
+    {%- set found = lms_source_columns(relation) -%}
+    {%- if found -%}
+      {%- set existing = found -%}
     {%- endif -%}
   {%- endif -%}
   (
@@ -38,13 +34,28 @@
 {% endmacro %}
 
 
+{#
+  The lower-cased column names of a loaded table; empty when the table does not exist.
+
+  Asked of the database every time, never of dbt's relation cache: dbt fills that cache for a
+  schema one relation at a time while other threads compile, and a table looked up meanwhile
+  reads as missing (the Canvas courses once came out empty that way, failing every relationship
+  test on course_key).
+#}
+{% macro lms_source_columns(relation) %}
+  {%- set names = [] -%}
+  {%- for column in adapter.get_columns_in_relation(relation) -%}
+    {%- do names.append(column.name | lower) -%}
+  {%- endfor -%}
+  {{ return(names) }}
+{% endmacro %}
+
+
 {# Whether a source table is loaded (false while parsing). #}
 {% macro lms_source_exists(source_name, table_name) %}
   {%- set relation = source(source_name, table_name) -%}
   {%- if not execute -%}
     {{ return(false) }}
   {%- endif -%}
-  {%- set found = adapter.get_relation(
-        database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
-  {{ return(found is not none) }}
+  {{ return(lms_source_columns(relation) | length > 0) }}
 {% endmacro %}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import dlt
 import pytest
+from dbt.adapters.cache import RelationsCache
 
 from pipelines.transform import TransformSummary, run_models
 from sandbox.brightspace import BrightspaceSandbox
@@ -235,7 +237,17 @@ def test_duckdb_build_passes_and_marts_equal_the_sandboxes(
     assert_marts_equal_truths(pipeline, "analytics", canvas, brightspace)
 
 
-def test_canvas_only_build(dlt_dir: Path) -> None:
+def test_canvas_only_build(dlt_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # dbt fills its relation cache one relation at a time while other threads compile models; a
+    # source looked up meanwhile must still be found (a half-filled cache once emptied the Canvas
+    # courses on Postgres). Filling slowly makes that window wide on every run.
+    fill = RelationsCache.add
+
+    def slow_add(cache: RelationsCache, relation: Any) -> None:
+        fill(cache, relation)
+        time.sleep(0.02)
+
+    monkeypatch.setattr(RelationsCache, "add", slow_add)
     """No Brightspace tables at all (and no Roll Call or roster): every model builds, every test passes."""
     with CanvasSandbox(size="small", seed=7) as canvas:
         pipeline = load_canvas(dlt.destinations.duckdb(str(dlt_dir / "canvas_only.duckdb")), canvas)
