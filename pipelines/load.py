@@ -51,6 +51,7 @@ from pipelines.shards import Shard, shard_pipeline_name
 from pipelines.trace_redaction import redact_trace
 from pipelines.transform import DEFAULT_ANALYTICS_SCHEMA, TransformError, TransformSummary, run_models
 from pipelines.warehouse import (
+    destination_credentials,
     destination_kind,
     displayable_credentials,
     shared_destination,
@@ -251,7 +252,7 @@ class LoadOutcome:
 def warehouse_location(pipeline: Pipeline) -> str:
     """The DuckDB file a pipeline writes (absolute), else the destination's URL without its password."""
     if destination_kind(pipeline) == "duckdb":
-        credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
+        credentials = destination_credentials(pipeline)
         return str(Path(str(credentials.database)).resolve())
     return displayable_credentials(pipeline) or str(pipeline.destination.destination_name)  # type: ignore[union-attr]
 

@@ -17,6 +17,8 @@ from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.warehouse import destination_credentials
+
 logger = logging.getLogger(__name__)
 
 
@@ -255,7 +257,7 @@ def report_resource(report: RunReport) -> Any:
 
 def report_pipeline(pipeline: Pipeline) -> Pipeline:
     """A pipeline that writes to `pipeline`'s destination and dataset, with its own working dir."""
-    credentials = pipeline.destination_client().config.credentials  # type: ignore[attr-defined]
+    credentials = destination_credentials(pipeline)
     destination = type(pipeline.destination)(credentials=credentials)  # type: ignore[call-arg]
     reports = dlt.pipeline(
         pipeline_name=pipeline.pipeline_name + REPORT_PIPELINE_SUFFIX,
@@ -332,10 +334,15 @@ def _discard_working_folder(pipeline: Pipeline) -> None:
     The folder is first renamed (one atomic step) and only then deleted, so the pipeline's path
     holds either the whole folder or none; a folder a killed run was deleting is deleted here.
     """
-    working = Path(pipeline.pipelines_dir) / (pipeline.pipeline_name + REPORT_PIPELINE_SUFFIX)
+    working = _working_folder(pipeline)
     for leftover in working.parent.glob(working.name + DISCARDED_SUFFIX + "*"):
         shutil.rmtree(leftover, ignore_errors=True)
     if working.exists():
         discarded = working.with_name(f"{working.name}{DISCARDED_SUFFIX}{uuid.uuid4().hex[:8]}")
         working.rename(discarded)
         shutil.rmtree(discarded, ignore_errors=True)
+
+
+def _working_folder(pipeline: Pipeline) -> Path:
+    """The report pipeline's working folder."""
+    return Path(pipeline.pipelines_dir) / (pipeline.pipeline_name + REPORT_PIPELINE_SUFFIX)
