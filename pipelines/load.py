@@ -30,7 +30,7 @@ from dlt.common.schema.exceptions import DataValidationError
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.memory import limit_malloc_arenas
+from pipelines.memory import settle_process_memory
 from pipelines.recovery import (
     abort_new_packages,
     drop_extracted_copies_of_committed_packages,
@@ -443,7 +443,7 @@ def load_source(
     With `batches` (whose first source is `source`), the later packages follow, one batch each (of
     courses, or of a Canvas Data 2 job's objects); without, `source` is one package.
     """
-    limit_malloc_arenas()  # before the extract pool's threads allocate
+    settle_process_memory()  # before the extract pool's threads allocate
     timer = StageTimer()
     report = RunReport(
         pipeline_name=pipeline.pipeline_name,

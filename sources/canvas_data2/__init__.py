@@ -309,9 +309,9 @@ def _arrow_batches(schema: dict[str, Any]) -> Any:
 
     def decode(objects: Iterator[bytes]) -> Iterator[Any]:
         for data in objects:
-            table = parquet_object(data, target)
-            if table.num_rows:
-                yield table
+            for table in parquet_object(data, target):
+                if table.num_rows:
+                    yield table
 
     return decode
 

@@ -1,4 +1,5 @@
-"""The load library caps glibc's malloc arenas once per process, unless the environment already does."""
+"""The load library's process memory settings: glibc's malloc arenas capped and pyarrow on the system
+allocator, once per process, unless the environment already sets them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import sys
 
 import pytest
 
-CHECK = "from pipelines.memory import limit_malloc_arenas as cap\nprint(cap(), cap())\n"
+CHECK = """
+import pyarrow as pa
+from pipelines.memory import arrow_on_system_allocator as pool, limit_malloc_arenas as cap
+print(cap(), cap(), pool(), pool(), pa.default_memory_pool().backend_name)
+"""
 
 
 def _run(env: dict[str, str]) -> str:
@@ -20,9 +25,10 @@ def _run(env: dict[str, str]) -> str:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc arenas exist on Linux only")
 def test_the_cap_is_set_once_per_process() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
-    assert _run(env) == "True False"
+    env = {k: v for k, v in os.environ.items() if k not in ("MALLOC_ARENA_MAX", "ARROW_DEFAULT_MEMORY_POOL")}
+    assert _run(env) == "True False True False system"
 
 
-def test_a_cap_set_in_the_environment_is_left_alone() -> None:
-    assert _run({**os.environ, "MALLOC_ARENA_MAX": "4"}) == "False False"
+def test_settings_made_in_the_environment_are_left_alone() -> None:
+    env = {**os.environ, "MALLOC_ARENA_MAX": "4", "ARROW_DEFAULT_MEMORY_POOL": "jemalloc"}
+    assert _run(env).split()[:4] == ["False", "False", "False", "False"]
