@@ -28,7 +28,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # `--dist loadfile` a file runs whole on one worker, so a long file started last keeps one worker
 # busy while the other idles
 LONG_FILES = (
-    "tests/pipelines/test_pipeline_inputs.py",
     "tests/sql/test_sql_models.py",
     "tests/canvas/test_canvas_grades.py",
     "tests/test_readme.py",
@@ -38,6 +37,7 @@ LONG_FILES = (
     "tests/reliability/test_secrets.py",
     "tests/canvas_data2/test_dap_cli.py",
     "tests/pipelines/test_canvas_pipeline.py",
+    "tests/pipelines/test_pipeline_inputs.py",
     "tests/orchestration/test_dagster.py",
     "tests/privacy/test_drop.py",
 )

@@ -1,4 +1,5 @@
-"""The Canvas pipeline command as a user runs it: --demo, missing settings, the inspect CLI."""
+"""The Canvas pipeline command as a user runs it: --demo (with its Roll Call and roster inputs), missing
+settings, the inspect CLI."""
 
 from __future__ import annotations
 
@@ -40,8 +41,15 @@ def test_demo_loads_the_sandbox_and_prints_a_summary(dlt_dir: Path) -> None:
     assert f'duckdb {warehouse} "select count(*) from canvas.' in out
     assert "dlt pipeline canvas_pipeline show" in out
     assert "demo-inputs" not in out and tempfile.gettempdir() not in out.replace(str(dlt_dir), "")
+    # the file inputs too: the Roll Call reports and the SIS roster the demo writes for itself
+    assert "Roll Call attendance reports" in out and "SIS roster" in out
     with CanvasSandbox(size="small", seed=7) as sb:
-        truth = sb.truth()
+        truth = {
+            **sb.truth(),
+            **sb.truth(["student_summaries", "course_activity"]),
+            "rollcall_attendance": len(sb.rollcall_truth()),
+            "sis_roster": len(sb.write_sis_roster(dlt_dir / "roster.csv").read_text().splitlines()) - 1,
+        }
     con = duckdb.connect(str(dlt_dir / "canvas_pipeline.duckdb"), read_only=True)
     for table, count in truth.items():
         assert con.execute(f"select count(*) from canvas.{table}").fetchone()[0] == count, table
