@@ -42,7 +42,7 @@ def test_canvas_rejects_a_bad_rollcall_file_by_name_and_loads_the_rest(dlt_dir: 
         env = {"SOURCES__CANVAS__BASE_URL": sb.base_url, "SOURCES__CANVAS__ACCESS_TOKEN": sb.admin_token}
         result = run_cli(
             "canvas_pipeline.py",
-            ["--resources", "rollcall_attendance", "--rollcall-dir", str(folder)],
+            ["--resources", "rollcall_attendance", "--rollcall-dir", str(folder), "--no-transform"],
             dlt_dir,
             env,
         )
@@ -63,7 +63,9 @@ def test_canvas_reads_the_rollcall_folder_from_its_settings(dlt_dir: Path) -> No
             "SOURCES__CANVAS__ACCESS_TOKEN": sb.admin_token,
             "SOURCES__CANVAS__ROLLCALL_BUCKET_URL": str(folder),
         }
-        result = run_cli("canvas_pipeline.py", ["--resources", "rollcall_attendance"], dlt_dir, env)
+        result = run_cli(
+            "canvas_pipeline.py", ["--resources", "rollcall_attendance", "--no-transform"], dlt_dir, env
+        )
         rows = len(sb.rollcall_truth())
     assert result.returncode == 0, result.stderr
     assert summary_count(result.stdout, "rollcall_attendance") == rows
