@@ -30,6 +30,7 @@ from dlt.common.schema.exceptions import DataValidationError
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.dlt_defaults import use_load_defaults
 from pipelines.memory import settle_process_memory
 from pipelines.recovery import (
     abort_new_packages,
@@ -444,6 +445,7 @@ def load_source(
     courses, or of a Canvas Data 2 job's objects); without, `source` is one package.
     """
     settle_process_memory()  # before the extract pool's threads allocate
+    use_load_defaults()
     timer = StageTimer()
     report = RunReport(
         pipeline_name=pipeline.pipeline_name,
