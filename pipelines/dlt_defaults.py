@@ -14,8 +14,8 @@ class LoadDefaults(DictionaryProvider):
 
     - `[data_writer] disable_compression = true`: dlt gzips the files an extract writes for
       normalize to read back, at gzip's slowest level. They live only until the package is
-      normalized, and the gzip took about a tenth of the main thread's time in a Canvas medium full
-      sync. dlt resolves the extract's writer settings in the source's sections
+      normalized; in a Canvas medium full sync the gzip was about 9% of the main thread's samples
+      (py-spy), and without it the run used about 4% less CPU (three runs each). dlt resolves the extract's writer settings in the source's sections
       (`sources.<section>.<name>.data_writer`, then `data_writer`), not under `extract`, so the
       default is the global one;
     - `[normalize.data_writer] disable_compression = false`: normalize's own output, which
