@@ -38,6 +38,7 @@ from pipelines.recovery import (
     finish_half_created_storage,
     forget_state_built_for_another_dataset,
     pending_packages,
+    remove_rows_of_unfinished_copies,
 )
 from pipelines.run_report import (
     STATUS_FAILED,
@@ -521,6 +522,7 @@ def _load(
     if pipeline.has_pending_data:
         notify("Finishing the load left pending by the previous run first ...")
         turn.take()
+        remove_rows_of_unfinished_copies(pipeline)
         timer.run("pending", _load_kept_open, pipeline, None, {})
         notify("Finished the pending load; extracting ...")
     # parquet loads DuckDB ~20x faster than INSERT statements (Canvas medium: 3 s vs 70 s)

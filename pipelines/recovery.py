@@ -8,17 +8,24 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from dlt.common.schema.utils import get_write_disposition
 from dlt.common.storages import (
     LoadStorage,
     LoadStorageConfiguration,
     NormalizeStorage,
     NormalizeStorageConfiguration,
     PackageStorage,
+    ParsedLoadJobFileName,
 )
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines.warehouse import displayable_credentials, warehouse_kept_open, warehouse_write_lock
+from pipelines.warehouse import (
+    destination_kind,
+    displayable_credentials,
+    warehouse_kept_open,
+    warehouse_write_lock,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +129,64 @@ def finish_half_created_storage(pipeline: Pipeline) -> None:
         NormalizeStorage(
             True, NormalizeStorageConfiguration(normalize_volume_path=str(working / "normalize"))
         )
+
+
+def remove_rows_of_unfinished_copies(pipeline: Pipeline) -> int:
+    """Delete from a DuckDB warehouse the rows that a killed copy job may have committed, before
+    its package is loaded again; returns how many rows were deleted.
+
+    dlt marks a load job done in a file it writes after the destination committed the job's rows
+    (a "pending transition"). A kill between the two leaves the job in `started_jobs` without the
+    mark, and the replay copies its rows a second time. A table loaded through the staging dataset
+    (merge) is de-duplicated on its way in; a table copied straight into the dataset (replace,
+    which dlt truncates only when the package's load first starts, and append) keeps both copies.
+    Those rows are found by `_dlt_id`, which every row of the job's parquet file carries, and the
+    replay then copies them once. Other destinations and load file formats are left to dlt.
+    """
+    if destination_kind(pipeline) != "duckdb":
+        return 0
+    folder = Path(pipeline.working_dir) / "load"
+    if not (folder / LoadStorage.NORMALIZED_FOLDER).is_dir():
+        return 0
+    packages = LoadStorage(
+        False, [], LoadStorageConfiguration(load_volume_path=str(folder))
+    ).normalized_packages
+    removed = 0
+    for load_id in packages.list_packages():
+        unmarked = [
+            path
+            for path in packages.list_started_jobs(load_id)
+            if packages.load_pending_transition(load_id, Path(path).name) is None
+        ]
+        if not unmarked:
+            continue
+        tables = packages.load_schema(load_id).tables
+        for path in unmarked:
+            job = ParsedLoadJobFileName.parse(Path(path).name)
+            table = tables.get(job.table_name)
+            if job.file_format != "parquet" or table is None or "_dlt_id" not in table.get("columns", {}):
+                continue
+            if get_write_disposition(tables, job.table_name) == "merge":  # nested tables: their root's
+                continue
+            removed += _delete_rows_of(pipeline, job.table_name, packages.storage.make_full_path(path))
+    if removed:
+        logger.warning(
+            "removed %d rows that a killed load had copied but not marked done; they load again now", removed
+        )
+    return removed
+
+
+def _delete_rows_of(pipeline: Pipeline, table: str, job_file: str) -> int:
+    with pipeline.sql_client() as client:
+        try:
+            rows = client.execute_sql(
+                f"delete from {client.make_qualified_table_name(table)} where _dlt_id in "
+                f"(select _dlt_id from read_parquet('{job_file.replace(chr(39), chr(39) * 2)}')) "
+                "returning 1"
+            )
+        except DatabaseUndefinedRelation:
+            return 0  # the killed load never created the table
+    return len(rows or [])
 
 
 def pending_packages(pipeline: Pipeline) -> set[str]:
