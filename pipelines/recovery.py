@@ -151,7 +151,7 @@ def remove_rows_of_unfinished_copies(pipeline: Pipeline) -> int:
     packages = LoadStorage(
         False, [], LoadStorageConfiguration(load_volume_path=str(folder))
     ).normalized_packages
-    removed = 0
+    copies: list[tuple[str, str]] = []  # (table, job file) of each unmarked copy into the dataset
     for load_id in packages.list_packages():
         unmarked = [
             path
@@ -168,25 +168,25 @@ def remove_rows_of_unfinished_copies(pipeline: Pipeline) -> int:
                 continue
             if get_write_disposition(tables, job.table_name) == "merge":  # nested tables: their root's
                 continue
-            removed += _delete_rows_of(pipeline, job.table_name, packages.storage.make_full_path(path))
+            copies.append((job.table_name, packages.storage.make_full_path(path)))
+    if not copies:
+        return 0
+    removed = 0
+    with pipeline.sql_client() as client:  # one connection for all: DuckDB checkpoints at each close
+        for table, job_file in copies:
+            try:
+                rows = client.execute_sql(
+                    f"delete from {client.make_qualified_table_name(table)} where _dlt_id in "
+                    f"(select _dlt_id from read_parquet('{job_file.replace(chr(39), chr(39) * 2)}'))"
+                )
+            except DatabaseUndefinedRelation:
+                continue  # the killed load never created the table
+            removed += int(rows[0][0]) if rows else 0  # DuckDB answers a delete with its row count
     if removed:
         logger.warning(
             "removed %d rows that a killed load had copied but not marked done; they load again now", removed
         )
     return removed
-
-
-def _delete_rows_of(pipeline: Pipeline, table: str, job_file: str) -> int:
-    with pipeline.sql_client() as client:
-        try:
-            rows = client.execute_sql(
-                f"delete from {client.make_qualified_table_name(table)} where _dlt_id in "
-                f"(select _dlt_id from read_parquet('{job_file.replace(chr(39), chr(39) * 2)}')) "
-                "returning 1"
-            )
-        except DatabaseUndefinedRelation:
-            return 0  # the killed load never created the table
-    return len(rows or [])
 
 
 def pending_packages(pipeline: Pipeline) -> set[str]:
