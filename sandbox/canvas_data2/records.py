@@ -16,14 +16,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..canvas.analytics import analytics_of
+from ..canvas.grades import CourseScores
 from ..canvas.institution import Institution
-from ..canvas.model import AssignmentGroup
-from ..canvas.payloads import TIME_ZONE, grade_string
+from ..canvas.model import AssignmentGroup, Course, Enrollment, GradingPeriod
+from ..canvas.payloads import TIME_ZONE, grade_string, late_policy_json
 from ..canvas.timestamps import DAY, iso
 
 Row = tuple[Any, dict[str, Any]]  # (primary key value, value columns)
 
 SCORE_ID_OFFSET = 500_000_000  # scores have their own id sequence; derived from the enrollment id
+PERIOD_SCORE_ID_OFFSET = 10_000_000_000  # a grading period's score: enrollment id x periods + index
+PERIODS_PER_SET = 100
 WEB_LOG_RETENTION_DAYS = 30  # section 10: canvas_logs keeps 30 days
 
 
@@ -288,34 +291,65 @@ def _submissions(inst: Institution) -> Iterator[Row]:
 
 
 def _scores(inst: Institution) -> Iterator[Row]:
-    # one course score per StudentEnrollment; Canvas soft-deletes the score of a deleted enrollment
+    # Per StudentEnrollment: one course score, and one score per grading period of the course's
+    # term. Canvas's Score sets course_score = (grading_period_id and assignment_group_id both
+    # null), so a period's score has course_score false (canvas-lms app/models/score.rb,
+    # set_course_score). Canvas soft-deletes the scores of a deleted enrollment
     for c in inst.courses:
         grades = inst.grades(c)
+        period_set = inst.period_set(c)
+        periods = period_set.periods if period_set is not None else []
         for e in c.enrollments:
             if e.type != "StudentEnrollment":
                 continue
             scores = grades.get(e.id)
-            points = inst.current_points(c, e, None) if scores else (None, None)
             yield (
                 SCORE_ID_OFFSET + e.id,
-                {
-                    "enrollment_id": e.id,
-                    "assignment_group_id": None,
-                    "grading_period_id": None,
-                    "course_score": True,
-                    "current_score": scores.current_score if scores else None,
-                    "final_score": scores.final_score if scores else None,
-                    "unposted_current_score": scores.unposted_current_score if scores else None,
-                    "unposted_final_score": scores.unposted_final_score if scores else None,
-                    "current_points": points[0],
-                    "unposted_current_points": points[1],
+                _score_value(inst, c, e, None, scores)
+                | {
                     # a Final Grade Override (the REST sandbox's override_scores)
                     "override_score": c.override_scores.get(e.id) if scores else None,
-                    "workflow_state": "active" if scores else "deleted",
-                    "created_at": iso(e.created_at),
-                    "updated_at": iso(e.updated_at),
                 },
             )
+            for index, period in enumerate(periods):
+                assert index < PERIODS_PER_SET, "more grading periods in a set than score ids allow"
+                key = PERIOD_SCORE_ID_OFFSET + e.id * PERIODS_PER_SET + index
+                yield key, _score_value(inst, c, e, period, inst.period_scores(c, period, e))
+
+
+def _score_value(
+    inst: Institution, c: Course, e: Enrollment, period: GradingPeriod | None, scores: CourseScores | None
+) -> dict[str, Any]:
+    """The value of one scores row: the course's (`period` None) or a grading period's."""
+    current = inst.current_points(c, e, period) if scores else (None, None)
+    return {
+        "enrollment_id": e.id,
+        "assignment_group_id": None,
+        "grading_period_id": period.id if period is not None else None,
+        "course_score": period is None,
+        "current_score": scores.current_score if scores else None,
+        "final_score": scores.final_score if scores else None,
+        "unposted_current_score": scores.unposted_current_score if scores else None,
+        "unposted_final_score": scores.unposted_final_score if scores else None,
+        "current_points": current[0],
+        # typed as DAP documents them, left null: REST has no final points to agree with, and
+        # every calculator pass costs the sandbox's build (a large institution has ~10^6 rows here)
+        "final_points": None,
+        "unposted_current_points": current[1],
+        "unposted_final_points": None,
+        "override_score": None,
+        "workflow_state": "active" if scores else "deleted",
+        "created_at": iso(e.created_at),
+        "updated_at": iso(e.updated_at),
+    }
+
+
+def _late_policies(inst: Institution) -> Iterator[Row]:
+    # the REST sandbox serves every course a policy (both deductions off when it has none), so CD2
+    # holds one row per course, the same values (section 14.1: no workflow_state)
+    for c in inst.courses:
+        policy = late_policy_json(c)
+        yield policy.pop("id"), policy
 
 
 def _grading_period_groups(inst: Institution) -> Iterator[Row]:
@@ -383,6 +417,7 @@ _BUILDERS = {
     "assignments": _assignments,
     "submissions": _submissions,
     "scores": _scores,
+    "late_policies": _late_policies,
 }
 
 

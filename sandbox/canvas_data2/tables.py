@@ -315,7 +315,9 @@ CANVAS_TABLES: tuple[Table, ...] = (
             "unposted_current_score": FLOAT64,
             "unposted_final_score": FLOAT64,
             "current_points": FLOAT64,
+            "final_points": FLOAT64,
             "unposted_current_points": FLOAT64,
+            "unposted_final_points": FLOAT64,
             "override_score": FLOAT64,
             "workflow_state": WORKFLOW,
             "created_at": TIMESTAMP,
@@ -347,6 +349,23 @@ GRADING_TABLES: tuple[Table, ...] = (
             "end_date": TIMESTAMP,
             "close_date": TIMESTAMP,
             "workflow_state": WORKFLOW,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        },
+    ),
+    # section 14.1 [OA]: no workflow_state. The deductions are percentage points (the Late Policy
+    # API's numbers, 12.34); DAP's type for them is UNCONFIRMED, number/float64 here
+    _canvas(
+        "late_policies",
+        {
+            "course_id": INT64,
+            "missing_submission_deduction_enabled": BOOL,
+            "missing_submission_deduction": FLOAT64,
+            "late_submission_deduction_enabled": BOOL,
+            "late_submission_deduction": FLOAT64,
+            "late_submission_interval": enum("day", "hour"),
+            "late_submission_minimum_percent_enabled": BOOL,
+            "late_submission_minimum_percent": FLOAT64,
             "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
         },

@@ -20,6 +20,7 @@ MART_TABLES: tuple[str, ...] = (
     "grading_period_groups",
     "grading_periods",
     "custom_grade_statuses",
+    "late_policies",
     "canvas_logs.web_logs",
 )
 NAMESPACES = ("canvas", "canvas_logs")  # `all` lists the tables of these namespaces

@@ -22,7 +22,7 @@ from sources.canvas_data2 import canvas_data2
 from tests.canvas_data2.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.sql.warehouse import load_canvas
 
-MARTS = ("course_grades", "gradebook", "course_enrollments")
+MARTS = ("course_grades", "gradebook", "course_enrollments", "course_period_grades")
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,13 @@ def test_rest_and_cd2_give_the_same_marts(dlt_dir: Path, cd2_build: Cd2Build) ->
                     assert math.isclose(x, y, rel_tol=1e-12), (mart, name, a)
                 else:
                     assert x == y, (mart, name, a)
+    # Canvas's own period scores came through CD2's scores table (not only the calculated ones)
+    reported = query(
+        cd2_pipeline,
+        "select count(*) filter (where has_lms_score), count(lms_current_score) "
+        "from analytics.course_period_grades",
+    )
+    assert reported[0][0] > reported[0][1] > 0
     weekly = query(
         cd2_pipeline,
         "select sum(page_views), sum(participations) from analytics_intermediate.int_canvas_web_logs_weekly",

@@ -1,6 +1,7 @@
 -- One row per Canvas student enrollment x grading period of its course: the period's four scores
 -- computed from the gradebook (only the period's assignments) beside the ones Canvas reports
--- (enrollments?grading_period_id=), with the period's weight and whether its set is weighted.
+-- (REST: enrollments?grading_period_id=; Canvas Data 2: the period's scores rows), with the
+-- period's weight and whether its set is weighted.
 with enrollments as (
     select * from {{ ref('int_enrollments_unioned') }}
     where lms = 'canvas' and role = 'student'
@@ -31,7 +32,7 @@ reported as (
         max(reported_unposted_current_score) as lms_unposted_current_score,
         max(reported_unposted_final_score) as lms_unposted_final_score,
         count(*) as reported_row_count
-    from {{ ref('stg_canvas__enrollment_period_grades') }}
+    from {{ canvas_staging('enrollment_period_grades') }}
     group by course_id, student_id, grading_period_id
 ),
 
