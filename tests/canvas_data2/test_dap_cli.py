@@ -27,7 +27,7 @@ from sources.canvas_data2 import canvas_data2
 from tests.conftest import POSTGRES_DSN
 
 CLIENT_ID, CLIENT_SECRET = "dap-cli-client", "dap-cli-secret"
-DB_TABLES = ["users", "enrollments", "submissions", "assignment_groups", "scores"]
+DB_TABLES = ["users", "enrollments", "submissions", "assignment_groups", "scores", "late_policies"]
 
 
 @pytest.fixture(scope="module")
