@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class CourseBatches:
@@ -24,6 +26,15 @@ class CourseBatches:
         self.number = 0  # the batch being extracted, from 1
         self._kept: list[Any] = []
         self._listed = 0
+        self._shared: dict[str, Any] = {}
+
+    def shared(self, name: str, make: Callable[[], T]) -> T:
+        """The run's one `name` object, made by `make` for the first batch's source and handed to
+        every later batch's source (an account-level read the batches' courses all use, such as the
+        grading period sets: read once per run, and every batch sees the same)."""
+        if name not in self._shared:
+            self._shared[name] = make()
+        return self._shared[name]  # type: ignore[no-any-return]
 
     @property
     def total(self) -> int:

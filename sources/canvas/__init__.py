@@ -103,7 +103,12 @@ def canvas_source(
         logger.warning("skipping %s of account %s: %s", scope, account_id, exc)
         api.stats.record_skipped(scope, "account_id", account_id, str(exc))
 
-    period_sets = GradingPeriodSets(api, account_id, unreadable)
+    # read once per run: every batch's courses take their periods from the same sets
+    period_sets = (
+        course_batches.shared("grading_period_sets", lambda: GradingPeriodSets(api, account_id, unreadable))
+        if course_batches is not None
+        else GradingPeriodSets(api, account_id, unreadable)
+    )
     # e-mail is asked for only when the privacy policy keeps (or hashes) it
     user_includes = ["last_login"]
     if table_actions(PERSONAL_FIELDS["users"], rules).get("email") != DROP:

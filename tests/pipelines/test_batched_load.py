@@ -69,6 +69,8 @@ def test_canvas_in_three_batches_loads_the_truth_and_reruns_exactly(
     ):
         assert line in out, out
     assert "batch 4" not in out
+    # the account's grading period sets are read once for the run, not once per batch
+    assert canvas.stats.by_route["/api/v1/accounts/:account_id/grading_period_sets"] == 1
     _canvas_rows(warehouse, canvas)
     ((status, load_ids),) = _reports(warehouse, "canvas")
     assert status == "succeeded" and len(load_ids.split(",")) == 3
