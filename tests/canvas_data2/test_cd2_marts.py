@@ -101,6 +101,11 @@ def test_rest_and_cd2_give_the_same_marts(dlt_dir: Path, cd2_build: Cd2Build) ->
                     assert math.isclose(x, y, rel_tol=1e-12), (mart, name, a)
                 else:
                     assert x == y, (mart, name, a)
+    # the late policies, staged from the Late Policy API and from CD2's late_policies, are the same
+    policies = "select * from analytics_staging.{} order by late_policy_id"
+    rest_policies = query(rest_pipeline, policies.format("stg_canvas__late_policies"))
+    assert len(rest_policies) > 0
+    assert query(cd2_pipeline, policies.format("stg_canvas_data2__late_policies")) == rest_policies
     # Canvas's own period scores came through CD2's scores table (not only the calculated ones)
     reported = query(
         cd2_pipeline,
