@@ -29,7 +29,7 @@ from .grading import (
     shape_periods,
 )
 from .helpers import CanvasApi, shape_assignment_group, shape_child, shape_enrollment
-from .rejects import Rejects, as_rejects, key_problem, route_rejects
+from .rejects import Rejects, as_rejects, is_course, key_problem, route_rejects
 from .rollcall import rollcall_resource
 from .settings import COLUMNS, COURSE_CHILDREN, DEFAULT_OVERLAP_SECONDS, PERSONAL_FIELDS
 from .submissions import SHARED_CHILDREN, CourseLists, CourseSubmissionSync
@@ -183,10 +183,18 @@ def canvas_source(
         yield from checked("terms", fresh_pages(pages))
 
     @dlt.resource(name="courses", primary_key="id", write_disposition="merge", columns=COLUMNS["courses"])
-    def courses() -> Iterator[dict[str, Any]]:
+    def courses() -> Iterator[Any]:
         # one course per item so each course's children can be fetched in parallel
         listing = listed_courses()
         yield from course_batches.take(listing) if course_batches else listing
+        # the listing is read to its end by now (the first batch takes it whole): the course rows
+        # without a usable id go to the `rejects` table; the per-course transformers receive this
+        # item too and skip it (`is_course`)
+        if rejected_courses:
+            yield as_rejects(list(rejected_courses))
+            rejected_courses.clear()
+
+    rejected_courses: list[dict[str, Any]] = []
 
     def listed_courses() -> Iterator[dict[str, Any]]:
         # each course once, even if pages shift under the listing (its children are read once)
@@ -200,9 +208,10 @@ def canvas_source(
             if term_id is not None:
                 params["enrollment_term_id"] = int(term_id)
             for page in api.pages(f"accounts/{account_id}/courses", params):
-                # a course without a usable id feeds no child resource: counted in the run's
-                # `rejected` stats (its transformers must see only courses, so no rejects row here)
-                page, _ = rejects.split("courses", None, page)
+                # a course without a usable id feeds no child resource: its rejects row is kept
+                # for the end of the listing (`courses`)
+                page, bad = rejects.split("courses", None, page)
+                rejected_courses.extend(bad)
                 for course in page:
                     if int(course["id"]) not in seen:
                         seen.add(int(course["id"]))
@@ -217,6 +226,8 @@ def canvas_source(
         shape = _SHAPERS.get(name, shape_child)
 
         def child(course: dict[str, Any]) -> Iterator[Any]:
+            if not is_course(course):
+                return
             # state and the read plan are taken here, in the extract thread; the HTTP work runs in the pool
             course_id = int(course["id"])
             digests = CourseDigests(dlt.current.resource_state(), salt)
@@ -253,6 +264,8 @@ def canvas_source(
         columns=COLUMNS["submissions"],
     )
     def submissions(course: dict[str, Any]) -> Iterator[Any]:
+        if not is_course(course):
+            return
         # state is read here, in the extract thread; the HTTP work runs in the worker pool
         course_id = int(course["id"])
         per_course = dlt.current.resource_state().setdefault("courses", {})
@@ -308,6 +321,8 @@ def canvas_source(
         columns=COLUMNS["enrollment_period_grades"],
     )
     def enrollment_period_grades(course: dict[str, Any]) -> Iterator[Any]:
+        if not is_course(course):
+            return
         course_id = int(course["id"])
         digests = CourseDigests(dlt.current.resource_state(), salt)
 
@@ -331,6 +346,8 @@ def canvas_source(
         columns=COLUMNS["late_policies"],
     )
     def late_policies(course: dict[str, Any]) -> Iterator[Any]:
+        if not is_course(course):
+            return
         course_id = int(course["id"])
         digests = CourseDigests(dlt.current.resource_state(), salt)
 

@@ -17,6 +17,7 @@ from dlt.sources import DltResource
 
 from ..lms_http.errors import LmsNotFoundError, LmsPermissionError
 from .helpers import CanvasApi
+from .rejects import is_course
 from .settings import typed
 
 logger = logging.getLogger(__name__)
@@ -140,9 +141,13 @@ def engagement_resources(courses: DltResource, api: CanvasApi, strict: bool = Fa
         )
 
     def summaries(course: dict[str, Any]) -> Iterator[Any]:
+        if not is_course(course):
+            return
         yield fetch_summaries(course)
 
     def activity(course: dict[str, Any]) -> Iterator[Any]:
+        if not is_course(course):
+            return
         yield fetch_activity(course)
 
     return [

@@ -133,6 +133,11 @@ def route_rejects(resource: DltResource) -> DltResource:
     return resource
 
 
+def is_course(item: Any) -> bool:
+    """Whether an item of the `courses` resource is a course (its rejects come as a marked list)."""
+    return isinstance(item, dict)
+
+
 def as_rejects(rows: list[dict[str, Any]]) -> Any:
     """Rejects rows marked for the `rejects` table (its variant is set by `route_rejects`)."""
     return dlt.mark.with_table_name(rows, REJECTS_TABLE)

@@ -19,7 +19,7 @@ from sources.canvas import CanvasApi, canvas_source
 from sources.canvas.rejects import RejectedRowError
 from sources.lms_http.retry import RetryPolicy
 
-from .documented_payloads import Catalog, payload_server
+from .documented_payloads import Catalog, course, payload_server
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
 UNTYPED = "could not have their types inferred"
@@ -130,6 +130,26 @@ def test_a_mistyped_key_is_rejected_and_strict_stops_the_run(pipeline: dlt.Pipel
         cause = cause.__cause__ or cause.__context__
     assert isinstance(cause, RejectedRowError)
     assert str(cause).startswith("a Canvas submissions row of course 1 has key 'assignment_id' missing")
+
+
+def test_a_course_without_a_usable_id_is_rejected_and_the_others_load(pipeline: dlt.Pipeline) -> None:
+    catalog = Catalog()
+    catalog.courses.append(course(3) | {"id": "three"})
+    api = load_payloads(pipeline, catalog)
+    reason = "wrong type: str 'three', expected an integer id"
+    assert query(pipeline, "select endpoint, course_id, key, reason from rejects") == [
+        ("courses", None, "id", reason)
+    ]
+    assert api.stats.as_dict()["rejected"] == [
+        {"endpoint": "courses", "course_id": None, "key": "id", "reason": reason}
+    ]
+    # the course is in no table; the two others and their children load
+    assert query(pipeline, "select id from courses order by id") == [(1,), (2,)]
+    assert query(pipeline, "select course_id, count(*) from submissions group by 1 order by 1") == [
+        (1, 2),
+        (2, 2),
+    ]
+    assert query(pipeline, "select course_id from late_policies order by 1") == [(1,), (2,)]
 
 
 def test_users_without_email_when_the_privacy_policy_drops_it(pipeline: dlt.Pipeline) -> None:
