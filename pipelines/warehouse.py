@@ -300,7 +300,7 @@ def checkpoint_leftover_log(pipeline: Pipeline, biggest_table_rows: int | None =
     69 MB of log and peaked at 574 MB (438 MB without the setting). So after a load step a log that
     is still there is checkpointed at once: with the limit raised to the load's own
     (`load_memory_limit`) when a lower one is configured, and the setting to change named once per
-    file (the same run then peaked at 488 MB).
+    file (the same run then peaked at 486 MB).
     A checkpoint that fails again leaves the log for the next open, as before, with a warning.
     """
     database = _duckdb_database(pipeline) if destination_kind(pipeline) == "duckdb" else None
