@@ -4,10 +4,9 @@ through either way."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.fresh_python import run_python
 
 # one extract in a fresh process (dlt keeps its configuration providers per process): the first
 # bytes of each file the extract wrote, then the rows a full run loads
@@ -41,15 +40,7 @@ with pipeline.sql_client() as client:
 
 
 def _extract(tmp_path: Path, mode: str, **env: str) -> list[str]:
-    run_env = {**os.environ, "DLT_DATA_DIR": str(tmp_path / "dlt"), **env}
-    out = subprocess.run(
-        [sys.executable, "-c", CHECK, mode],
-        cwd=tmp_path,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = run_python(CHECK, tmp_path, mode, **env)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.split("\n")[:3]
 

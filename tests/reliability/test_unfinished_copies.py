@@ -8,10 +8,10 @@ for 10)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.fresh_python import run_python
 
 SCRIPT = """
 import os, sys
@@ -46,15 +46,7 @@ else:
 
 
 def _run(tmp_path: Path, mode: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DLT_DATA_DIR": str(tmp_path / "dlt"), "RUNTIME__DLTHUB_TELEMETRY": "false"}
-    return subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_python(SCRIPT, tmp_path, mode)
 
 
 def _replay(tmp_path: Path, mode: str) -> list[str]:
