@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--file-format",
         choices=["parquet", "jsonl", "insert_values", "csv"],
-        help="load file format (default: parquet on duckdb, the destination's own elsewhere)",
+        help="load file format (default: parquet on duckdb and postgres, the destination's own elsewhere)",
     )
     add_run_arguments(parser, PIPELINE_NAME, rollcall=True)
     return parser.parse_args(argv)

@@ -3,6 +3,7 @@ and the write lock that makes concurrent loads take turns."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import re
@@ -126,6 +127,51 @@ def destination_credentials(pipeline: Pipeline) -> Any:
 def destination_kind(pipeline: Pipeline) -> str:
     """`duckdb`, `postgres`, ...: the type of the pipeline's destination ('' when it has none)."""
     return pipeline.destination.destination_type.rsplit(".", 1)[-1] if pipeline.destination else ""
+
+
+def load_file_format(pipeline: Pipeline) -> str | None:
+    """The load file format a run uses when the user names none: parquet where it loads fastest and
+    keeps every value, else the destination's own (None).
+
+    DuckDB reads parquet itself. Postgres takes parquet through ADBC's binary COPY
+    (`adbc-driver-postgresql`, a dependency): dlt otherwise loads Arrow tables by CSV `COPY` with
+    `FORCE_NULL` on every nullable column, which turns an empty string into NULL, and writes the CSV
+    first (Canvas Data 2 medium into Postgres: 20.2 s against 34.0 s, normalize 0.9 s against
+    16.4 s). ADBC cannot write `jsonb` (dlt creates `json` columns for parquet), so a dataset
+    whose tables an earlier version created with `jsonb` columns keeps the CSV load, and the run
+    says which columns to change.
+    """
+    kind = destination_kind(pipeline)
+    if kind == "duckdb":
+        return "parquet"
+    if kind != "postgres" or importlib.util.find_spec("adbc_driver_postgresql") is None:
+        return None
+    legacy = _jsonb_columns(pipeline)
+    if legacy:
+        logger.warning(
+            "%s has jsonb columns (%s) from an earlier version, which the faster parquet load cannot "
+            "write: this run loads by CSV, where an empty string arrives as NULL. To switch, change "
+            "them to json (ALTER TABLE ... ALTER COLUMN ... TYPE json).",
+            pipeline.dataset_name,
+            ", ".join(legacy[:5]) + (f" and {len(legacy) - 5} more" if len(legacy) > 5 else ""),
+        )
+        return None
+    return "parquet"
+
+
+def _jsonb_columns(pipeline: Pipeline) -> list[str]:
+    """`schema.table.column` of every jsonb column in the pipeline's dataset and its staging dataset."""
+    with pipeline.sql_client() as client:
+        dataset = client.dataset_name
+        with client.with_staging_dataset():
+            staging = client.dataset_name
+        rows = client.execute_sql(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_schema in (%s, %s) and data_type = 'jsonb' order by 1, 2, 3",
+            dataset,
+            staging,
+        )
+    return [".".join(row) for row in rows or []]
 
 
 def _duckdb_database(pipeline: Pipeline) -> str | None:

@@ -73,7 +73,6 @@ def assert_values_match(
     *,
     truth: Iterable[Mapping[str, Any]] | None = None,
     not_loaded: Mapping[str, str] | None = None,
-    empty_text_as_null: bool = False,
 ) -> int:
     """Assert that `table` holds the sandbox's rows, value for value.
 
@@ -83,8 +82,6 @@ def assert_values_match(
         table: the table to compare.
         truth: the served rows, if not `sb.truth_rows(table)`.
         not_loaded: served fields the source leaves out on purpose, with the reason.
-        empty_text_as_null: an empty string may have loaded as NULL (Arrow tables reach Postgres
-            through CSV COPY, which reads an unquoted empty field as NULL).
 
     Returns:
         How many values were compared (so a caller can see the comparison was not empty).
@@ -116,8 +113,6 @@ def assert_values_match(
         for column in sorted(served_columns):
             compared += 1
             served = want.get(column)
-            if empty_text_as_null and served == "" and got.get(column) is None:
-                continue
             if not _same(served, got.get(column)):
                 wrong.append(f"{k} {column}: served {want.get(column)!r}, loaded {got.get(column)!r}")
     assert not wrong, f"{table}: {len(wrong)} values differ from the sandbox, e.g. {wrong[:5]}"

@@ -82,12 +82,16 @@ def make_api(
 
 
 def load(
-    pipeline: dlt.Pipeline, api: BrightspaceApi, resources: list[str] | None = None, **kwargs: Any
+    pipeline: dlt.Pipeline,
+    api: BrightspaceApi,
+    resources: list[str] | None = None,
+    loader_file_format: Any = None,
+    **kwargs: Any,
 ) -> Any:
     source = brightspace_source(api=api, **kwargs)
     if resources:
         source = source.with_resources(*resources)
-    info = pipeline.run(source)
+    info = pipeline.run(source, loader_file_format=loader_file_format)
     assert not info.has_failed_jobs
     return info
 

@@ -21,6 +21,7 @@ import dlt
 import psycopg2
 import pytest
 
+from pipelines.warehouse import load_file_format
 from sandbox.canvas_data2 import CanvasData2Sandbox
 from sandbox.canvas_data2.dap_cli import DapClientUnavailable, dap_executable
 from sources.canvas_data2 import canvas_data2
@@ -154,7 +155,8 @@ def test_list_schema_snapshot_and_incremental(dap_exe: Path, dap: CanvasData2San
 
 def normalised_rows(dsn: str, schema: str, table: str) -> list[tuple[Any, ...]]:
     """A table's rows with each column as text (timestamps as epoch seconds: `dap` writes naive
-    UTC, dlt timestamptz), sorted; dlt's own columns and ours (`_dlt_*`, `_dap_*`) left out."""
+    UTC, dlt timestamptz; JSON as jsonb writes it: ours is `json`, which keeps the text as sent),
+    sorted; dlt's own columns and ours (`_dlt_*`, `_dap_*`) left out."""
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute(
             "select column_name, data_type from information_schema.columns "
@@ -163,7 +165,11 @@ def normalised_rows(dsn: str, schema: str, table: str) -> list[tuple[Any, ...]]:
         )
         columns = [(c, t) for c, t in cur.fetchall() if not c.startswith(("_dlt_", "_dap_"))]
         expressions = [
-            f'extract(epoch from "{c}")::bigint::text' if t.startswith("timestamp") else f'"{c}"::text'
+            f'extract(epoch from "{c}")::bigint::text'
+            if t.startswith("timestamp")
+            else f'"{c}"::jsonb::text'
+            if t in ("json", "jsonb")
+            else f'"{c}"::text'
             for c, t in columns
         ]
         cur.execute(f'select {", ".join(expressions)} from "{schema}"."{table}"')
@@ -194,7 +200,7 @@ def test_initdb_and_syncdb_give_the_rows_our_pipeline_loads(
     )
 
     def load() -> None:
-        pipeline.run(
+        pipeline.run(  # in the format our load library picks: parquet through ADBC
             canvas_data2(
                 client_id=CLIENT_ID,
                 client_secret=CLIENT_SECRET,
@@ -202,7 +208,8 @@ def test_initdb_and_syncdb_give_the_rows_our_pipeline_loads(
                 tables=[*DB_TABLES, "canvas_logs.web_logs"],
                 poll_seconds=0.0,
                 jobs_per_minute=1000,
-            )
+            ),
+            loader_file_format=load_file_format(pipeline),
         )
 
     load()
