@@ -31,6 +31,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.dlt_defaults import use_load_defaults
+from pipelines.duckdb_literals import inline_duckdb_parameters
 from pipelines.memory import settle_process_memory
 from pipelines.recovery import (
     abort_new_packages,
@@ -448,6 +449,7 @@ def load_source(
     """
     settle_process_memory()  # before the extract pool's threads allocate
     use_load_defaults()
+    inline_duckdb_parameters()  # no pandas import at the first bound statement
     timer = StageTimer()
     report = RunReport(
         pipeline_name=pipeline.pipeline_name,
