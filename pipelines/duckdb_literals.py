@@ -65,7 +65,7 @@ def with_literals(query: str, args: Sequence[Any]) -> str:
     if len(parts) != len(args) + 1:
         raise NotLiteral(query)
     literals = [sql_literal(value) for value in args]
-    return parts[0] + "".join(literal + part for literal, part in zip(literals, parts[1:]))
+    return parts[0] + "".join(literal + part for literal, part in zip(literals, parts[1:], strict=True))
 
 
 def inline_duckdb_parameters() -> None:
