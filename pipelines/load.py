@@ -33,6 +33,7 @@ from dlt.pipeline.pipeline import Pipeline
 from pipelines.dlt_defaults import use_load_defaults
 from pipelines.duckdb_literals import inline_duckdb_parameters
 from pipelines.memory import settle_process_memory
+from pipelines.merge_keys import use_key_by_key_merge
 from pipelines.recovery import (
     abort_new_packages,
     drop_extracted_copies_of_committed_packages,
@@ -450,6 +451,7 @@ def load_source(
     settle_process_memory()  # before the extract pool's threads allocate
     use_load_defaults()
     inline_duckdb_parameters()  # no pandas import at the first bound statement
+    use_key_by_key_merge()  # no `primary key OR merge key` delete: it compares every row with every staged one
     timer = StageTimer()
     report = RunReport(
         pipeline_name=pipeline.pipeline_name,
