@@ -1,7 +1,7 @@
 """dlt's DuckDB statements with their parameters written as SQL literals, so that no run imports pandas.
 
 DuckDB's Python client (1.5) imports pandas, where it is installed, the first time a statement binds
-a parameter of any type but None: 0.25-0.45 s on the machines this project is measured on, once per
+a parameter of any type but None: 0.23-0.45 s on the machines this project is measured on, once per
 process. dlt binds parameters on every DuckDB connection (`SET SESSION search_path = ?`, the
 `[warehouse] duckdb_settings`) and in its state, schema and `_dlt_loads` statements, so every run
 paid it, and a no-change Canvas Data 2 rerun (about 1 s) spent a third of its time there. pandas is
