@@ -1,4 +1,4 @@
-"""dlt's DuckDB statements with their parameters written as SQL literals, so that no run imports pandas.
+"""dlt's DuckDB statements with their parameters written as SQL literals, so that none imports pandas.
 
 DuckDB's Python client (1.5) imports pandas, where it is installed, the first time a statement binds
 a parameter of any type but None: 0.23-0.45 s on the machines this project is measured on, once per
