@@ -51,6 +51,7 @@ def _key_by_key_merge_jobs(self: Any, table_chain: Sequence[Any]) -> list[Any]:
 
 
 def use_key_by_key_merge() -> None:
-    """Have dlt's DuckDB and Postgres clients merge with `KeyByKeyMergeJob` (once per process)."""
+    """Have dlt's DuckDB and Postgres clients merge with `KeyByKeyMergeJob` (for the whole process;
+    calling it again changes nothing)."""
     for client in (DuckDbClient, PostgresClient):
         client._create_merge_followup_jobs = _key_by_key_merge_jobs  # type: ignore[method-assign]

@@ -151,8 +151,7 @@ def load_file_format(pipeline: Pipeline) -> str | None:
         logger.warning(
             "%s has jsonb columns (%s) from an earlier version, which the faster parquet load cannot "
             "write: this run loads as before (Arrow tables by CSV, where an empty string arrives as NULL). "
-            "To switch, change "
-            "them to json (ALTER TABLE ... ALTER COLUMN ... TYPE json).",
+            "To switch, change them to json (ALTER TABLE ... ALTER COLUMN ... TYPE json).",
             pipeline.dataset_name,
             ", ".join(legacy[:5]) + (f" and {len(legacy) - 5} more" if len(legacy) > 5 else ""),
         )
