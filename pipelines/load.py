@@ -30,6 +30,7 @@ from dlt.common.schema.exceptions import DataValidationError
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.dlt_capabilities import capabilities_without_unused_config
 from pipelines.dlt_defaults import use_load_defaults
 from pipelines.duckdb_literals import inline_duckdb_parameters
 from pipelines.memory import settle_process_memory
@@ -452,6 +453,7 @@ def load_source(
     use_load_defaults()
     inline_duckdb_parameters()  # no pandas import at the first bound statement
     use_key_by_key_merge()  # no `primary key OR merge key` delete: it compares every row with every staged one
+    capabilities_without_unused_config()  # dlt resolved a whole configuration per capabilities call
     timer = StageTimer()
     report = RunReport(
         pipeline_name=pipeline.pipeline_name,
@@ -498,6 +500,7 @@ class WarehouseTurn:
     def __init__(self, pipeline: Pipeline, stack: ExitStack, seconds: dict[str, float]) -> None:
         self._pipeline, self._stack, self._seconds = pipeline, stack, seconds
         self.held = False
+        self._open: ExitStack | None = None
 
     def take(self) -> None:
         """Wait for the lock (once); the wait is timed as stage `wait_for_warehouse`."""
@@ -507,6 +510,25 @@ class WarehouseTurn:
         self._stack.enter_context(warehouse_write_lock(self._pipeline))
         self.held = True
         self._seconds["wait_for_warehouse"] = round(time.perf_counter() - started, 3)
+
+    def keep_open(self) -> None:
+        """Keep a DuckDB warehouse open (under the lock) until `close` or the end of the run.
+
+        After the last package's load, the row counts and the run report then share one open of the
+        file and one checkpoint, where each opened and closed it: two opens and closes of about 45 ms
+        each at Canvas Data 2 medium, a tenth of a no-change rerun. Other destinations: nothing.
+        """
+        self.take()
+        if self._open is None:
+            self._open = ExitStack()
+            self._open.enter_context(warehouse_kept_open(self._pipeline))
+            self._stack.callback(self.close)  # before the lock is released
+
+    def close(self) -> None:
+        """Close what `keep_open` opened (the SQL models' dbt opens the DuckDB file itself)."""
+        if self._open is not None:
+            opened, self._open = self._open, None
+            opened.close()
 
 
 def _load(
@@ -572,6 +594,7 @@ def _load(
         if following is None:
             break
         data, number = following, number + 1
+    turn.keep_open()
     totals = table_counts(pipeline, list(tables))
     totals.update(table_counts(pipeline, ["sis_roster"], schema_name="sis_roster"))
     http = stats.as_dict()
@@ -591,6 +614,7 @@ def _load(
         report=report,
     )
     if request.models is not None:
+        turn.close()
         notify("Building the SQL models (dbt) ...")
         try:
             outcome.models = run_models(

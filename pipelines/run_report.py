@@ -288,6 +288,8 @@ def store_run_report(pipeline: Pipeline, report: RunReport) -> None:
 
 def _load_pending_report(pipeline: Pipeline) -> None:
     """Load a report an earlier, killed run left pending; one that cannot be loaded is dropped."""
+    if not _may_hold_pending_report(pipeline):
+        return  # the usual case, told without opening a dlt pipeline on the folder (about 20 ms)
     try:
         reports = report_pipeline(pipeline)
         if reports.has_pending_data:
@@ -298,6 +300,19 @@ def _load_pending_report(pipeline: Pipeline) -> None:
             "a run report left pending by an earlier run could not be read or loaded and is dropped (%s)",
             type(exc).__name__,
         )
+
+
+def _may_hold_pending_report(pipeline: Pipeline) -> bool:
+    """Whether the report pipeline's working folder holds an extracted or a normalized package (what
+    dlt's `has_pending_data` counts), read from dlt's folder layout; a folder that does not have the
+    layout is left to dlt to read."""
+    working = _working_folder(pipeline)
+    if not working.exists():
+        return False
+    folders = [working / "normalize" / "extracted", working / "load" / "normalized"]
+    if not all(folder.is_dir() for folder in folders):
+        return True
+    return any(any(folder.iterdir()) for folder in folders)
 
 
 def _clear_staging_of_unfinished_copies(reports: Pipeline) -> None:

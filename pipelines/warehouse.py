@@ -10,6 +10,7 @@ import re
 import time
 import weakref
 import zlib
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -309,16 +310,27 @@ def warehouse_kept_open(pipeline: Pipeline, biggest_table_rows: int | None = Non
     between steps, so other processes can read it while the next batch extracts.
 
     With `biggest_table_rows`, DuckDB's memory limit is set from it (`load_memory_limit`) unless
-    `[warehouse] duckdb_settings` sets one.
+    `[warehouse] duckdb_settings` sets one. Held inside another (the run's `WarehouseTurn.keep_open`),
+    the file stays open and the outermost one checkpoints it.
     """
     if destination_kind(pipeline) != "duckdb":
         yield
         return
-    with pipeline.sql_client() as client:
-        if biggest_table_rows is not None and "memory_limit" not in duckdb_settings():
-            client.execute_sql(f"SET GLOBAL memory_limit = '{load_memory_limit(biggest_table_rows)}'")
-        yield
-    checkpoint_leftover_log(pipeline, biggest_table_rows)
+    database = _duckdb_database(pipeline) or ""
+    _kept_open[database] += 1
+    try:
+        with pipeline.sql_client() as client:
+            if biggest_table_rows is not None and "memory_limit" not in duckdb_settings():
+                client.execute_sql(f"SET GLOBAL memory_limit = '{load_memory_limit(biggest_table_rows)}'")
+            yield
+    finally:
+        _kept_open[database] -= 1
+    if not _kept_open[database]:
+        checkpoint_leftover_log(pipeline, biggest_table_rows)
+
+
+# how many `warehouse_kept_open` hold each DuckDB file open in this process (loads run one at a time)
+_kept_open: Counter[str] = Counter()
 
 
 # sizes as DuckDB reads them in `memory_limit` (its units are powers of 1000, the `i` ones of 1024)

@@ -4,6 +4,8 @@ finished exactly by the next."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import duckdb
 import pytest
 from dlt.pipeline.pipeline import Pipeline
 
-from pipelines import brightspace_pipeline, canvas_pipeline
+from pipelines import brightspace_pipeline, canvas_pipeline, load
 from sandbox.brightspace import BrightspaceSandbox
 from sandbox.brightspace.truth import KEYS as BRIGHTSPACE_KEYS
 from sandbox.canvas import CanvasSandbox
@@ -195,3 +197,42 @@ def test_a_storage_a_kill_left_half_made_is_finished_by_the_next_run(
     canvas.advance()
     assert canvas_pipeline.main(["--no-transform"]) == 0
     _canvas_rows(dlt_dir / "canvas_pipeline.duckdb", canvas)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/fd")
+def test_the_row_counts_and_the_report_share_one_open_of_the_warehouse(
+    canvas: CanvasSandbox, dlt_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three packages: the file is opened for the state check and for each load, then once more for
+    the row counts and the run report together (each used to open and checkpoint it on its own)."""
+    warehouse = str(dlt_dir / "canvas_pipeline.duckdb")
+    events: list[str] = []
+    connect = duckdb.connect
+
+    def counted_connect(database: Any = ":memory:", *args: Any, **kwargs: Any) -> Any:
+        # DuckDB hands a process a second connection to a database it has open: an open of the file
+        # is a connect while no descriptor of this process points at it
+        if str(database) == warehouse and not _holds_open(warehouse):
+            events.append("open")
+        return connect(database, *args, **kwargs)
+
+    def marked(name: str, step: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            events.append(name)
+            return step(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(duckdb, "connect", counted_connect)
+    monkeypatch.setattr(load, "table_counts", marked("counts", load.table_counts))
+    monkeypatch.setattr(load, "store_run_report", marked("report", load.store_run_report))
+    assert canvas_pipeline.main(["--no-transform"]) == 0
+    assert events == ["open"] * 4 + ["open", "counts", "counts", "report"]
+    _canvas_rows(dlt_dir / "canvas_pipeline.duckdb", canvas)
+    assert [status for status, _ in _reports(dlt_dir / "canvas_pipeline.duckdb", "canvas")] == ["succeeded"]
+
+
+def _holds_open(path: str) -> bool:
+    """Whether this process has `path` open (Linux: a descriptor in /proc/self/fd points at it)."""
+    fds = Path("/proc/self/fd")
+    return any(os.path.realpath(fds / fd) == os.path.realpath(path) for fd in os.listdir(fds))
