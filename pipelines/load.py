@@ -515,8 +515,8 @@ class WarehouseTurn:
         """Keep a DuckDB warehouse open (under the lock) until `close` or the end of the run.
 
         After the last package's load, the row counts and the run report then share one open of the
-        file and one checkpoint, where each opened and closed it: two opens and closes of about 45 ms
-        each at Canvas Data 2 medium, a tenth of a no-change rerun. Other destinations: nothing.
+        file and one checkpoint, where each opened and closed it: two opens and closes, about 45 ms
+        each at Canvas Data 2 medium by py-spy, a tenth of a no-change rerun. Other destinations: nothing.
         """
         self.take()
         if self._open is None:

@@ -299,6 +299,10 @@ def load_memory_limit(biggest_table_rows: int) -> str:
     return f"{max(MIN_LOAD_MEMORY_MB, LOAD_MEMORY_BASE_MB + window_mb)}MB"
 
 
+# how many `warehouse_kept_open` hold each DuckDB file open in this process (loads run one at a time)
+_kept_open: Counter[str] = Counter()
+
+
 @contextmanager
 def warehouse_kept_open(pipeline: Pipeline, biggest_table_rows: int | None = None) -> Iterator[None]:
     """Keep a DuckDB warehouse open while one load step runs (other destinations: nothing to do).
@@ -327,10 +331,6 @@ def warehouse_kept_open(pipeline: Pipeline, biggest_table_rows: int | None = Non
         _kept_open[database] -= 1
     if not _kept_open[database]:
         checkpoint_leftover_log(pipeline, biggest_table_rows)
-
-
-# how many `warehouse_kept_open` hold each DuckDB file open in this process (loads run one at a time)
-_kept_open: Counter[str] = Counter()
 
 
 # sizes as DuckDB reads them in `memory_limit` (its units are powers of 1000, the `i` ones of 1024)
