@@ -153,6 +153,9 @@ class ObjectBatches:
     def total(self) -> int:
         return 0  # a job's object count is known only once it ran
 
+    def more(self, first: DltSource) -> bool:
+        return bool(pending_tables(_resource_states(self.pipeline)))
+
     def next(self, first: DltSource) -> DltSource | None:
         left = pending_tables(_resource_states(self.pipeline))
         if not left:

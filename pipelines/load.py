@@ -313,6 +313,10 @@ class Batches(Protocol):
         """The next package's source, or None when the run has no more."""
         ...
 
+    def more(self, first: DltSource) -> bool:
+        """Whether `next` will build another package (asked before this package's load; no requests)."""
+        ...
+
 
 @dataclass
 class SourceBatches:
@@ -336,11 +340,14 @@ class SourceBatches:
     def total(self) -> int:
         return self.batches.total
 
+    def more(self, first: DltSource) -> bool:
+        return bool(self.batches.more and _fed_by(first, self.listing))
+
     def next(self, first: DltSource) -> DltSource | None:
         """The next batch's source, or None when every course was extracted."""
-        per_course = _fed_by(first, self.listing)
-        if not self.batches.more or not per_course:
+        if not self.more(first):
             return None
+        per_course = _fed_by(first, self.listing)
         self.batches.start_next()
         return self.make(self.batches).with_resources(*per_course)
 
@@ -589,8 +596,11 @@ def _load(
         load_workers: dict[str, Any] = {"workers": 1} if one_writer and biggest >= ONE_WRITER_ROWS else {}
         notify(f"Loading into {_destination_name(request.destination)} ...{of}")
         turn.take()
-        load_info = _load_package(pipeline, timer, biggest, load_workers, notify)
-        following = batches.next(first) if batches is not None else None
+        last = batches is None or not batches.more(first)
+        if last:  # its load, the row counts and the run report share one open of the file
+            turn.keep_open()
+        load_info = _load_package(pipeline, timer, biggest, load_workers, notify, turn)
+        following = None if last else batches.next(first)  # type: ignore[union-attr]
         if following is None:
             break
         data, number = following, number + 1
@@ -634,9 +644,11 @@ def _load_package(
     biggest: int,
     load_workers: dict[str, Any],
     notify: Callable[[str], None],
+    turn: WarehouseTurn,
 ) -> LoadInfo:
     """Load the normalized package with DuckDB's memory limit set from its biggest table; a merge
-    that needs more than that limit is finished without it (the package stays pending in between)."""
+    that needs more than that limit is finished without it (the package stays pending in between,
+    and a file the run keeps open is closed first: the limit is set on the open database)."""
     try:
         # timed with the file's open and close: closing it checkpoints the package's writes
         return timer.run("load", _load_kept_open, pipeline, biggest, load_workers)
@@ -647,6 +659,7 @@ def _load_package(
         notify(
             "DuckDB needed more memory than its limit for this package; finishing it without the limit ..."
         )
+    turn.close()
     return timer.run("load", _load_kept_open, pipeline, None, load_workers)
 
 

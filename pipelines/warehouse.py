@@ -371,8 +371,8 @@ def checkpoint_leftover_log(pipeline: Pipeline, biggest_table_rows: int | None =
     if size == 0:
         return 0
     configured = duckdb_settings().get("memory_limit")
-    limit = load_memory_limit(biggest_table_rows or 0)
     configured_bytes = size_in_bytes(configured) if configured is not None else None
+    limit = load_memory_limit(biggest_table_rows or 0) if configured_bytes is not None else ""
     raise_limit = configured_bytes is not None and configured_bytes < (size_in_bytes(limit) or 0)
     megabytes = f"{size / 2**20:.0f} MB"
     try:

@@ -203,8 +203,8 @@ def test_a_storage_a_kill_left_half_made_is_finished_by_the_next_run(
 def test_the_row_counts_and_the_report_share_one_open_of_the_warehouse(
     canvas: CanvasSandbox, dlt_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Three packages: the file is opened for the state check and for each load, then once more for
-    the row counts and the run report together (each used to open and checkpoint it on its own)."""
+    """Three packages: the file is opened for the state check and for each load; the last load, the
+    row counts and the run report share one open (each used to open and checkpoint it on its own)."""
     warehouse = str(dlt_dir / "canvas_pipeline.duckdb")
     events: list[str] = []
     connect = duckdb.connect
@@ -226,8 +226,10 @@ def test_the_row_counts_and_the_report_share_one_open_of_the_warehouse(
     monkeypatch.setattr(duckdb, "connect", counted_connect)
     monkeypatch.setattr(load, "table_counts", marked("counts", load.table_counts))
     monkeypatch.setattr(load, "store_run_report", marked("report", load.store_run_report))
+    monkeypatch.setattr(load, "_load_kept_open", marked("load", load._load_kept_open))
     assert canvas_pipeline.main(["--no-transform"]) == 0
-    assert events == ["open"] * 4 + ["open", "counts", "counts", "report"]
+    # state check; two loads that open the file themselves; the last one inside the run's open
+    assert events == ["open"] + ["load", "open"] * 2 + ["open", "load", "counts", "counts", "report"]
     _canvas_rows(dlt_dir / "canvas_pipeline.duckdb", canvas)
     assert [status for status, _ in _reports(dlt_dir / "canvas_pipeline.duckdb", "canvas")] == ["succeeded"]
 
