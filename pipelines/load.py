@@ -17,7 +17,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,7 +40,9 @@ from pipelines.recovery import (
     drop_extracted_copies_of_committed_packages,
     finish_half_created_storage,
     forget_state_built_for_another_dataset,
+    newest_loaded_state,
     pending_packages,
+    remember_warehouse,
     remove_rows_of_unfinished_copies,
 )
 from pipelines.run_report import (
@@ -508,6 +510,8 @@ class WarehouseTurn:
         self._pipeline, self._stack, self._seconds = pipeline, stack, seconds
         self.held = False
         self._open: ExitStack | None = None
+        # the state the dataset holds after the run's last load (DuckDB), read with the row counts
+        self.loaded_state: list[Any] | None = None
 
     def take(self) -> None:
         """Wait for the lock (once); the wait is timed as stage `wait_for_warehouse`."""
@@ -515,6 +519,8 @@ class WarehouseTurn:
             return
         started = time.perf_counter()
         self._stack.enter_context(warehouse_write_lock(self._pipeline))
+        # after the file's last close (callbacks run last first), before the lock is released
+        self._stack.callback(self._leave_mark)
         self.held = True
         self._seconds["wait_for_warehouse"] = round(time.perf_counter() - started, 3)
 
@@ -536,6 +542,16 @@ class WarehouseTurn:
         if self._open is not None:
             opened, self._open = self._open, None
             opened.close()
+
+    def _leave_mark(self) -> None:
+        """Remember the DuckDB file as this run leaves it, for the next run's state check; a mark that
+        cannot be written is forgotten (the check then opens the file, as without one)."""
+        try:
+            remember_warehouse(self._pipeline, self.loaded_state)
+        except Exception as exc:  # never the run's error: without a mark the next check reads the file
+            logger.debug("no warehouse mark left (%s)", type(exc).__name__)
+            with suppress(OSError):
+                remember_warehouse(self._pipeline, None)
 
 
 def _load(
@@ -605,8 +621,11 @@ def _load(
             break
         data, number = following, number + 1
     turn.keep_open()
-    totals = table_counts(pipeline, list(tables))
-    totals.update(table_counts(pipeline, ["sis_roster"], schema_name="sis_roster"))
+    with pipeline.sql_client() as client:  # one client for the counts and the state now loaded
+        totals = table_counts(pipeline, list(tables), client=client)
+        totals.update(table_counts(pipeline, ["sis_roster"], schema_name="sis_roster", client=client))
+        if destination_kind(pipeline) == "duckdb":  # for the next run's state check
+            turn.loaded_state = newest_loaded_state(pipeline, client)
     http = stats.as_dict()
     loaded_rows = dict(sorted(loaded.items()))
     report.http, report.loaded, report.totals, report.seconds = http, loaded_rows, totals, dict(timer.seconds)

@@ -3,10 +3,13 @@ incremental state built for another dataset or destination, packages a failed ru
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from dlt.common.schema.utils import get_write_disposition
 from dlt.common.storages import (
@@ -23,6 +26,7 @@ from dlt.pipeline.pipeline import Pipeline
 from pipelines.warehouse import (
     destination_kind,
     displayable_credentials,
+    duckdb_database,
     warehouse_kept_open,
     warehouse_write_lock,
 )
@@ -40,6 +44,8 @@ def forget_state_built_for_another_dataset(pipeline: Pipeline, notify: Callable[
     """
     if pipeline.has_pending_data:
         return  # pending packages bring the state to the dataset
+    if not pipeline.first_run and _warehouse_as_left(pipeline):
+        return  # nothing written to the DuckDB file since the last run left it holding the local state
     # a concurrent shard may be loading: a DuckDB file can't be opened while another process writes
     # (a DuckDB file is opened once for the check and the restore, not once per client)
     with warehouse_write_lock(pipeline), warehouse_kept_open(pipeline):
@@ -107,24 +113,114 @@ def _dataset_holds_local_state(pipeline: Pipeline) -> bool:
     """Whether the dataset's newest loaded state of this pipeline is the local state (version and
     hash, as dlt's `sync_destination` compares them) and every schema it names is stored locally:
     then dlt's sync would restore nothing and download no schema, and is not run."""
+    if not _local_schemas_present(pipeline):
+        return False
+    with pipeline.sql_client() as client:
+        loaded = newest_loaded_state(pipeline, client)
+    return loaded is not None and loaded == _local_state(pipeline)
+
+
+def newest_loaded_state(pipeline: Pipeline, client: Any) -> list[Any] | None:
+    """The version and hash of the state dlt would restore from the dataset (the state row of the
+    pipeline's newest completed load), read through `client`; None when the dataset holds none."""
+    try:
+        states = client.make_qualified_table_name("_dlt_pipeline_state")
+        loads = client.make_qualified_table_name("_dlt_loads")
+        newest = (
+            f"select s.version, s.version_hash from {states} s join {loads} l on l.load_id = s._dlt_load_id "
+            "where s.pipeline_name = %s and l.status = 0 and l.load_id = (select max(l2.load_id) from "
+            f"{states} s2 join {loads} l2 on l2.load_id = s2._dlt_load_id where s2.pipeline_name = %s "
+            "and l2.status = 0)"
+        )
+        rows = client.execute_sql(newest, pipeline.pipeline_name, pipeline.pipeline_name)
+    except DatabaseUndefinedRelation:
+        return None
+    found = {tuple(row) for row in rows or []}
+    return list(found.pop()) if len(found) == 1 else None
+
+
+def _local_state(pipeline: Pipeline) -> list[Any]:
     state = pipeline.state
-    if not set(state.get("schema_names") or []) <= set(pipeline.schemas.keys()):
+    return [state.get("_state_version"), state.get("_version_hash")]
+
+
+def _local_schemas_present(pipeline: Pipeline) -> bool:
+    return set(pipeline.state.get("schema_names") or []) <= set(pipeline.schemas.keys())
+
+
+# ---- the state check without opening a DuckDB warehouse the last run left as it was -----------------
+
+# in the pipeline's working folder (dropped with it): the DuckDB file as the last run left it and the
+# state its dataset held then
+WAREHOUSE_MARK = "warehouse_mark.json"
+
+
+def remember_warehouse(pipeline: Pipeline, loaded_state: list[Any] | None) -> None:
+    """At the end of a run, under the warehouse lock and with the file closed: remember the DuckDB
+    file (inode, size, modification time) with `loaded_state`, the state its dataset holds (read
+    after the last load), when that is the local state and nothing is left to load; else forget.
+
+    A DuckDB file is written in place only by a checkpoint, and a write leaves a `.wal` file beside
+    it until then; a file with the same inode, size and modification time and no `.wal` has not
+    been written since. The next run's state check then knows the answer without opening the file
+    (`_warehouse_as_left`). Other destinations: nothing is remembered.
+    """
+    mark = Path(pipeline.working_dir) / WAREHOUSE_MARK
+    database = _warehouse_file(pipeline)
+    identity = _file_identity(database) if database else None
+    if (
+        identity is None
+        or loaded_state is None
+        or loaded_state != _local_state(pipeline)
+        or pipeline.has_pending_data
+    ):
+        mark.unlink(missing_ok=True)
+        return
+    content = {
+        "database": database,
+        "dataset": pipeline.dataset_name,
+        "file": identity,
+        "state": loaded_state,
+    }
+    written = mark.with_name(f"{WAREHOUSE_MARK}.{os.getpid()}")
+    written.write_text(json.dumps(content), encoding="utf-8")
+    os.replace(written, mark)
+
+
+def _warehouse_as_left(pipeline: Pipeline) -> bool:
+    """Whether the DuckDB file is as the last run left it (`remember_warehouse`), its dataset holding
+    the local state: then dlt's sync would restore nothing, and the file need not be opened."""
+    database = _warehouse_file(pipeline)
+    if database is None:
         return False
     try:
-        with pipeline.sql_client() as client:
-            states = client.make_qualified_table_name("_dlt_pipeline_state")
-            loads = client.make_qualified_table_name("_dlt_loads")
-            newest = (  # the state dlt restores: the one of the newest completed load
-                f"select s.version, s.version_hash from {states} s join {loads} l on l.load_id = s._dlt_load_id "
-                "where s.pipeline_name = %s and l.status = 0 and l.load_id = (select max(l2.load_id) from "
-                f"{states} s2 join {loads} l2 on l2.load_id = s2._dlt_load_id where s2.pipeline_name = %s "
-                "and l2.status = 0)"
-            )
-            rows = client.execute_sql(newest, pipeline.pipeline_name, pipeline.pipeline_name)
-    except DatabaseUndefinedRelation:
+        mark = json.loads((Path(pipeline.working_dir) / WAREHOUSE_MARK).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return False
-    local = (state.get("_state_version"), state.get("_version_hash"))
-    return bool(rows) and all(tuple(row) == local for row in rows)
+    return (
+        isinstance(mark, dict)
+        and mark.get("database") == database
+        and mark.get("dataset") == pipeline.dataset_name
+        and mark.get("state") == _local_state(pipeline)
+        and mark.get("file") == _file_identity(database)
+        and _local_schemas_present(pipeline)
+    )
+
+
+def _warehouse_file(pipeline: Pipeline) -> str | None:
+    return duckdb_database(pipeline) if destination_kind(pipeline) == "duckdb" else None
+
+
+def _file_identity(database: str) -> list[int] | None:
+    """Inode, size and modification time (ns) of the DuckDB file; None while a `.wal` file is beside
+    it (a write not yet checkpointed, by this process or another) or when it is missing."""
+    if os.path.exists(database + ".wal"):
+        return None
+    try:
+        stat = os.stat(database)
+    except OSError:
+        return None
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
 
 
 def _dataset_has_state_of(pipeline: Pipeline) -> bool:

@@ -7,6 +7,7 @@ import re
 import shutil
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,15 +45,18 @@ def rows_loaded(pipeline: Pipeline) -> dict[str, int]:
     return {t: n for t, n in sorted(info.row_counts.items()) if not t.startswith("_dlt")}
 
 
-def table_counts(pipeline: Pipeline, tables: list[str], schema_name: str | None = None) -> dict[str, int]:
+def table_counts(
+    pipeline: Pipeline, tables: list[str], schema_name: str | None = None, client: Any = None
+) -> dict[str, int]:
     """Live row counts in the destination for those of `tables` created there, by the pipeline's
-    default schema or by schema `schema_name` (another source of the same run, e.g. the SIS roster)."""
+    default schema or by schema `schema_name` (another source of the same run, e.g. the SIS roster);
+    through `client`, an open SQL client of the pipeline, when given."""
     schema = pipeline.schemas.get(schema_name) if schema_name else pipeline.default_schema
     if schema is None:
         return {}
     existing = set(schema.data_table_names(seen_data_only=True))  # created in the destination
     counts: dict[str, int] = {}
-    with pipeline.sql_client() as client:
+    with nullcontext(client) if client is not None else pipeline.sql_client() as client:
         for table in tables:
             if table in existing:
                 rows = client.execute_sql(f"select count(*) from {client.make_qualified_table_name(table)}")

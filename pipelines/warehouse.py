@@ -175,7 +175,7 @@ def _jsonb_columns(pipeline: Pipeline) -> list[str]:
     return [".".join(row) for row in rows or []]
 
 
-def _duckdb_database(pipeline: Pipeline) -> str | None:
+def duckdb_database(pipeline: Pipeline) -> str | None:
     """The absolute path of the pipeline's DuckDB file (None for `:memory:` and the like)."""
     credentials = destination_credentials(pipeline)
     database = str(getattr(credentials, "database", "") or "")
@@ -185,7 +185,7 @@ def _duckdb_database(pipeline: Pipeline) -> str | None:
 
 
 def _duckdb_lock_path(pipeline: Pipeline) -> str | None:
-    database = _duckdb_database(pipeline)
+    database = duckdb_database(pipeline)
     return database + ".lock" if database else None
 
 
@@ -320,7 +320,7 @@ def warehouse_kept_open(pipeline: Pipeline, biggest_table_rows: int | None = Non
     if destination_kind(pipeline) != "duckdb":
         yield
         return
-    database = _duckdb_database(pipeline) or ""
+    database = duckdb_database(pipeline) or ""
     _kept_open[database] += 1
     try:
         with pipeline.sql_client() as client:
@@ -361,7 +361,7 @@ def checkpoint_leftover_log(pipeline: Pipeline, biggest_table_rows: int | None =
     file (the same run then peaked at 486 MB).
     A checkpoint that fails again leaves the log for the next open, as before, with a warning.
     """
-    database = _duckdb_database(pipeline) if destination_kind(pipeline) == "duckdb" else None
+    database = duckdb_database(pipeline) if destination_kind(pipeline) == "duckdb" else None
     if database is None:
         return 0
     try:
