@@ -7,6 +7,7 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.common.normalizers.json.relational import DataItemNormalizer
 from dlt.common.pipeline import LoadInfo
+from dlt.common.schema.utils import normalize_schema_name
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
@@ -243,20 +246,40 @@ REPORT_COLUMNS: dict[str, Any] = {
 }
 
 
-def report_resource(report: RunReport) -> Any:
-    """The report as a dlt resource: table `run_reports`, one row per run, primary key `run_id`.
+# the run id of a report package, kept in the package's own state (committed with the package)
+PACKAGE_RUN_ID = "report_run_id"
 
-    Each run adds a row. The row is merged on `run_id`, not appended, so replaying a report package
-    (after a crash during its load) never duplicates it.
+
+def report_resource(report: RunReport) -> Any:
+    """The report as a dlt resource: table `run_reports`, one row per run, key `run_id`.
+
+    Each run appends a row (and its nested rows, which carry `run_id` and, as a merge would give
+    them, `_dlt_root_id`). Appending skips the staging dataset and the merge: about 70 ms of a
+    0.66 s no-change Canvas Data 2 rerun. The package keeps its run id in its state, so replaying
+    it after a kill first deletes what its unfinished jobs wrote (`_remove_rows_of_unfinished_jobs`)
+    and never duplicates a row.
     """
+
+    def row() -> Iterator[dict[str, Any]]:
+        dlt.current.load_package_state()["state"][PACKAGE_RUN_ID] = report.run_id  # type: ignore[typeddict-unknown-key]
+        yield report.as_row()
+
     return dlt.resource(
-        [report.as_row()],
+        row,
         name=REPORT_TABLE,
-        write_disposition="merge",
+        write_disposition="append",
         primary_key="run_id",
         columns=REPORT_COLUMNS,
         max_table_nesting=1,
     )
+
+
+def report_schema(reports: Pipeline) -> dlt.Schema:
+    """The report pipeline's schema, named as dlt names it by default: nested rows get `_dlt_root_id`
+    (the column the merged reports of earlier versions made, not nullable) though rows are appended."""
+    schema = dlt.Schema(normalize_schema_name(reports.pipeline_name))
+    DataItemNormalizer.update_normalizer_config(schema, {"root_key_propagation": True})
+    return schema
 
 
 def report_pipeline(pipeline: Pipeline) -> Pipeline:
@@ -285,7 +308,7 @@ def store_run_report(pipeline: Pipeline, report: RunReport) -> None:
     _load_pending_report(pipeline)
     _discard_working_folder(pipeline)
     reports = report_pipeline(pipeline)
-    reports.extract(report_resource(report))
+    reports.extract(report_resource(report), schema=report_schema(reports))
     reports.normalize()
     reports.load()
 
@@ -297,7 +320,7 @@ def _load_pending_report(pipeline: Pipeline) -> None:
     try:
         reports = report_pipeline(pipeline)
         if reports.has_pending_data:
-            _clear_staging_of_unfinished_copies(reports)
+            _remove_rows_of_unfinished_jobs(reports)
             reports.load()
     except Exception as exc:  # a report is not worth blocking every later one for
         logger.warning(
@@ -319,8 +342,48 @@ def _may_hold_pending_report(pipeline: Pipeline) -> bool:
     return any(any(folder.iterdir()) for folder in folders)
 
 
-def _clear_staging_of_unfinished_copies(reports: Pipeline) -> None:
-    """Empty the staging tables whose copy job a killed run may have half done, before the replay.
+def _remove_rows_of_unfinished_jobs(reports: Pipeline) -> None:
+    """Delete from the dataset what the unfinished jobs of a pending report package wrote, before
+    the replay runs them again.
+
+    A job a kill cut after its rows were committed, but before dlt marked it done, runs again; for
+    appended rows that would be a second copy. Every report row, nested ones included, carries the
+    run id the package keeps in its state, so each table with an unfinished job loses that run's
+    rows first; tables whose jobs finished keep theirs. A package without a run id was written by
+    a version that merged the report (`_clear_staging_of_unfinished_copies`).
+    """
+    for load_id in reports.list_normalized_load_packages():
+        run_id = reports.get_load_package_state(load_id).get(PACKAGE_RUN_ID)
+        if run_id is None:
+            _clear_staging_of_unfinished_copies(reports, load_id)
+            continue
+        unfinished = _tables_of_unfinished_jobs(reports, load_id)
+        if not unfinished:
+            continue
+        with reports.sql_client() as client:
+            for table in sorted(unfinished):
+                try:
+                    client.execute_sql(
+                        f"delete from {client.make_qualified_table_name(table)} where run_id = %s", run_id
+                    )
+                except DatabaseUndefinedRelation:
+                    pass  # the killed run never created it
+
+
+def _tables_of_unfinished_jobs(reports: Pipeline, load_id: str) -> set[str]:
+    """Tables with a copy job of package `load_id` that is not done (merge follow-ups left out)."""
+    jobs = reports.get_load_package_info(load_id).jobs
+    return {
+        job.job_file_info.table_name
+        for state in ("new_jobs", "started_jobs")
+        for job in jobs.get(state, [])
+        if job.job_file_info.file_format != "sql"  # a merge follow-up: it reads staging
+    }
+
+
+def _clear_staging_of_unfinished_copies(reports: Pipeline, load_id: str) -> None:
+    """Empty the staging tables whose copy job a killed run may have half done, before the replay
+    of a report package that merges (written by an earlier version).
 
     dlt truncates a package's staging tables once, when its load starts, not when a killed load is
     resumed; a copy job that had written its rows but was not yet marked done then writes them a
@@ -329,13 +392,7 @@ def _clear_staging_of_unfinished_copies(reports: Pipeline) -> None:
     only this package's rows, so a table whose copy job will run again is emptied first; tables
     whose copies finished keep their rows for the merge.
     """
-    rerun: set[str] = set()
-    for load_id in reports.list_normalized_load_packages():
-        jobs = reports.get_load_package_info(load_id).jobs
-        for state in ("new_jobs", "started_jobs"):
-            for job in jobs.get(state, []):
-                if job.job_file_info.file_format != "sql":  # a merge follow-up: it reads staging
-                    rerun.add(job.job_file_info.table_name)
+    rerun = _tables_of_unfinished_jobs(reports, load_id)
     if not rerun:
         return
     with reports.sql_client() as client:

@@ -17,11 +17,14 @@ from pipelines import brightspace_pipeline, canvas_pipeline
 from pipelines.load import LoadRequest, describe_error, load_source
 from pipelines.run_report import (
     DISCARDED_SUFFIX,
+    REPORT_COLUMNS,
     REPORT_PIPELINE_SUFFIX,
+    REPORT_TABLE,
     RunReport,
     redact,
     report_pipeline,
     report_resource,
+    report_schema,
     store_run_report,
 )
 from sandbox.brightspace import BrightspaceSandbox
@@ -298,7 +301,7 @@ def test_a_report_folder_a_killed_run_left_behind_never_stops_later_reports(dlt_
         store_run_report(pipeline, stored[-1])
     # a report extracted and normalized, but killed before its load, is loaded by the next run
     pending = report_pipeline(pipeline)
-    pending.extract(report_resource(left_pending := _succeeded_report()))
+    pending.extract(report_resource(left_pending := _succeeded_report()), schema=report_schema(pending))
     pending.normalize()
     # and a folder a killed run had renamed to delete it is gone after the next report
     shutil.copytree(whole, working.with_name(working.name + DISCARDED_SUFFIX + "killed"))
@@ -312,19 +315,17 @@ def test_a_report_folder_a_killed_run_left_behind_never_stops_later_reports(dlt_
     assert [p.name for p in working.parent.iterdir() if p.name.startswith(working.name)] == [working.name]
 
 
-def test_a_report_whose_load_a_kill_cut_after_its_staging_copy_is_merged_once(dlt_dir: Path) -> None:
-    """dlt truncates staging once per package, so a copy job replayed after a kill writes its rows a
-    second time; `run_reports` (with nested tables) would then merge both copies of the row."""
-    pipeline = dlt.pipeline(
+def _reports_pipeline(dlt_dir: Path) -> Any:
+    return dlt.pipeline(
         "canvas_pipeline",
         destination=dlt.destinations.duckdb(str(dlt_dir / "reports.duckdb")),
         dataset_name="canvas",
     )
-    first, cut = _report_with_nested_rows(), _report_with_nested_rows()
-    store_run_report(pipeline, first)
-    store_run_report(pipeline, cut)
-    # put `cut` back where a kill leaves it: its copy jobs ran (staging holds its rows) but are not
-    # marked done, the merge never ran (its rows are not in the dataset)
+
+
+def _cut_after_its_copies(pipeline: Any) -> Path:
+    """Put the last report package back where a kill after its copy jobs leaves it: the jobs ran but
+    are not marked done (a merge follow-up, if any, not run)."""
     load_dir = Path(report_pipeline(pipeline).working_dir) / "load"
     (load_id,) = [p.name for p in (load_dir / "loaded").iterdir()]
     package = load_dir / "normalized" / load_id
@@ -332,8 +333,65 @@ def test_a_report_whose_load_a_kill_cut_after_its_staging_copy_is_merged_once(dl
     (package / "package_completed.json").unlink()
     for job in (package / "completed_jobs").iterdir():
         job.unlink() if job.name.endswith(".sql") else job.rename(package / "new_jobs" / job.name)
-    con = duckdb.connect(str(dlt_dir / "reports.duckdb"))
+    return package
+
+
+def _each_report_once(dlt_dir: Path, reports: list[RunReport]) -> None:
+    con = duckdb.connect(str(dlt_dir / "reports.duckdb"), read_only=True)
     try:
+        run_ids = sorted(r for (r,) in con.execute("select run_id from canvas.run_reports").fetchall())
+        nested = {
+            table: con.execute(f"select run_id, count(*) from canvas.{table} group by run_id").fetchall()
+            for table in ("run_reports__stages", "run_reports__tables")
+        }
+    finally:
+        con.close()
+    assert run_ids == sorted(r.run_id for r in reports)
+    for table, counts in nested.items():  # one stage and one table per report
+        assert sorted(counts) == sorted((r.run_id, 1) for r in reports), table
+
+
+def test_a_report_whose_load_a_kill_cut_after_its_copies_is_loaded_once(dlt_dir: Path) -> None:
+    """Reports are appended: a copy job replayed after a kill that came after its commit would write
+    its rows a second time. The replay first deletes the package's run from the tables whose jobs
+    were not done."""
+    pipeline = _reports_pipeline(dlt_dir)
+    first, cut = _report_with_nested_rows(), _report_with_nested_rows()
+    store_run_report(pipeline, first)
+    store_run_report(pipeline, cut)
+    _cut_after_its_copies(pipeline)  # its rows are in the dataset; its jobs will run again
+
+    store_run_report(pipeline, last := _report_with_nested_rows())
+    _each_report_once(dlt_dir, [first, cut, last])
+
+
+def test_a_merged_report_an_earlier_version_left_cut_after_its_staging_copy_is_merged_once(
+    dlt_dir: Path,
+) -> None:
+    """Reports were merged on `run_id` before: a package of that kind a kill left is still loaded
+    once (dlt truncates staging once per package, so a replayed copy job would write its rows
+    to staging a second time and both copies would be merged), and appended reports follow it into
+    the tables the merge made."""
+    pipeline = _reports_pipeline(dlt_dir)
+    first, cut = _report_with_nested_rows(), _report_with_nested_rows()
+    for report in (first, cut):  # as the earlier version stored them: a fresh working folder each
+        shutil.rmtree(Path(pipeline.pipelines_dir) / (pipeline.pipeline_name + REPORT_PIPELINE_SUFFIX), True)
+        merged = report_pipeline(pipeline)
+        merged.extract(
+            dlt.resource(
+                [report.as_row()],
+                name=REPORT_TABLE,
+                write_disposition="merge",
+                primary_key="run_id",
+                columns=REPORT_COLUMNS,
+                max_table_nesting=1,
+            )
+        )
+        merged.normalize()
+        merged.load()
+    _cut_after_its_copies(pipeline)
+    con = duckdb.connect(str(dlt_dir / "reports.duckdb"))
+    try:  # the merge never ran: the cut report's rows are only in staging
         assert con.execute("select count(*) from canvas_staging.run_reports").fetchone() == (1,)
         (row_id,) = con.execute(
             "select _dlt_id from canvas.run_reports where run_id = ?", [cut.run_id]
@@ -345,17 +403,7 @@ def test_a_report_whose_load_a_kill_cut_after_its_staging_copy_is_merged_once(dl
         con.close()
 
     store_run_report(pipeline, last := _report_with_nested_rows())
-
-    con = duckdb.connect(str(dlt_dir / "reports.duckdb"), read_only=True)
-    try:
-        run_ids = sorted(r for (r,) in con.execute("select run_id from canvas.run_reports").fetchall())
-        stages = con.execute(
-            "select count(*), count(distinct _dlt_id) from canvas.run_reports__stages"
-        ).fetchone()
-    finally:
-        con.close()
-    assert run_ids == sorted([first.run_id, cut.run_id, last.run_id])
-    assert stages is not None and stages[0] == stages[1]
+    _each_report_once(dlt_dir, [first, cut, last])
 
 
 def _report_with_nested_rows() -> RunReport:
