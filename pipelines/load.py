@@ -32,6 +32,7 @@ from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.dlt_capabilities import capabilities_without_unused_config
 from pipelines.dlt_defaults import use_load_defaults
+from pipelines.dlt_futures import wait_on_futures_not_a_timer
 from pipelines.duckdb_literals import inline_duckdb_parameters
 from pipelines.memory import settle_process_memory
 from pipelines.merge_keys import use_key_by_key_merge
@@ -463,6 +464,7 @@ def load_source(
     inline_duckdb_parameters()  # no pandas import at the first bound statement
     use_key_by_key_merge()  # no `primary key OR merge key` delete: it compares every row with every staged one
     capabilities_without_unused_config()  # dlt resolved a whole configuration per capabilities call
+    wait_on_futures_not_a_timer()  # dlt slept 10 ms per two finished futures of a parallel extract
     timer = StageTimer()
     report = RunReport(
         pipeline_name=pipeline.pipeline_name,
