@@ -12,7 +12,8 @@ Prints one table of ratios measured side by side in one run, against the sandbox
   peak RSS medium / small  our pipeline process's peak memory at medium and at large over small
   peak RSS large / small   (with small and that size in --sizes)
   snapshot / floor         Canvas Data 2 (--lms cd2): our snapshot into DuckDB over downloading and
-                           decompressing the same objects; also a no-change rerun / full, and
+                           decompressing the same objects; also a no-change rerun / full (the
+                           median of three reruns), and
                            `dap initdb`+`syncdb` / ours into the same Postgres (skip name `dap`)
   latency 100 ms, ...      our full sync with 100 ms per request and the default throttle over the
                            larger of the throttle minimum and the floor at that latency (small and

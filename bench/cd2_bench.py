@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 DAP_VENV = Path.home() / ".cache" / "lms-elt" / "dap-client-2.3"  # made once, kept between runs
+NO_CHANGE_RERUNS = 3
 UNLIMITED = {route: 1_000_000 for route in ("create_job", "get_job", "list_tables", "schema", "object_url")}
 
 
@@ -62,17 +63,20 @@ def bench_cd2(size: str, work: Path, rows: list[list[str]], skip: set[str]) -> d
             )
         )
         if "incremental" not in skip:
-            log.info("cd2 %s: rerun with no change", size)
-            again = in_child(cd2_contenders.run_ours, *creds, full_dir)
+            # a rerun takes well under a second, where the machine's swing is 15-20%: the median of three
+            log.info("cd2 %s: %d reruns with no change", size, NO_CHANGE_RERUNS)
+            reruns = [in_child(cd2_contenders.run_ours, *creds, full_dir) for _ in range(NO_CHANGE_RERUNS)]
+            again = sorted(reruns, key=lambda r: r["seconds"])[len(reruns) // 2]
             results["rerun"] = again
+            each = ", ".join(f"{r['seconds']:.2f}" for r in reruns)
             rows.append(
                 ratio_row(
                     "cd2",
                     size,
-                    "rerun, no change / full",
+                    f"rerun, no change / full (median of {NO_CHANGE_RERUNS})",
                     again["seconds"],
                     ours["seconds"],
-                    f"{again['rows']} rows loaded, {again['requests']} req",
+                    f"reruns {each} s; {again['rows']} rows loaded, {again['requests']} req",
                 )
             )
         if "dap" not in skip:
