@@ -21,8 +21,9 @@ _stock_sleep = FuturesPool.sleep
 
 
 def _sleep(self: FuturesPool) -> None:
-    """dlt's `FuturesPool.sleep`, skipped while futures are in the pool."""
-    if self.futures:
+    """dlt's `FuturesPool.sleep`, skipped while futures are in the pool (a cancelled one, which dlt's
+    wait skips, does not count: the loop would turn without waiting on anything)."""
+    if any(not future.cancelled() for future in self.futures):
         return
     _stock_sleep(self)
 
