@@ -348,9 +348,9 @@ class SourceBatches:
 
     def next(self, first: DltSource) -> DltSource | None:
         """The next batch's source, or None when every course was extracted."""
-        if not self.more(first):
-            return None
         per_course = _fed_by(first, self.listing)
+        if not self.batches.more or not per_course:  # as `more` tells
+            return None
         self.batches.start_next()
         return self.make(self.batches).with_resources(*per_course)
 
