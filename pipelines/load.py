@@ -529,9 +529,9 @@ class WarehouseTurn:
     def keep_open(self) -> None:
         """Keep a DuckDB warehouse open (under the lock) until `close` or the end of the run.
 
-        After the last package's load, the row counts and the run report then share one open of the
-        file and one checkpoint, where each opened and closed it: two opens and closes, about 45 ms
-        each at Canvas Data 2 medium by py-spy, a tenth of a no-change rerun. Other destinations: nothing.
+        Taken before the last package's load, that load, the row counts and the run report share one
+        open of the file and one checkpoint, where each opened and closed it: three opens and closes,
+        about 45 ms each at Canvas Data 2 medium by py-spy. Other destinations: nothing.
         """
         self.take()
         if self._open is None:
@@ -671,7 +671,8 @@ def _load_package(
     that needs more than that limit is finished without it (the package stays pending in between,
     and a file the run keeps open is closed first: the limit is set on the open database)."""
     try:
-        # timed with the file's open and close: closing it checkpoints the package's writes
+        # timed with the file's open and close: closing it checkpoints the package's writes (the last
+        # package's load runs inside the run's open, whose close comes at the end of the run)
         return timer.run("load", _load_kept_open, pipeline, biggest, load_workers)
     except Exception as exc:
         if find_cause(exc, duckdb.OutOfMemoryException) is None:
